@@ -1,0 +1,133 @@
+"""Helpers for the pytest suite: real containers from the lab image, real
+ansible-playbook runs. Nothing here is faked."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LAB_IMAGE = os.environ.get("DOCKYARD_LAB_IMAGE", "dockyard-lab:latest")
+
+
+def cgroup_v2() -> bool:
+    return Path("/sys/fs/cgroup/cgroup.controllers").exists()
+
+
+def systemd_container_args() -> list[str]:
+    """The options that run systemd in a container without --privileged."""
+    access = "rw" if cgroup_v2() else "ro"
+    return [
+        "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN",
+        "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+        "--cgroupns", "host",
+        "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
+        "-v", f"/sys/fs/cgroup:/sys/fs/cgroup:{access}",
+    ]  # fmt: skip
+
+
+@dataclass
+class Host:
+    """A throwaway systemd host from the lab image."""
+
+    container: str
+    inventory: Path
+
+    def run(self, *argv: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["docker", "exec", self.container, *argv], capture_output=True, text=True, check=check
+        )
+
+    def exists(self, path: str) -> bool:
+        return self.run("test", "-e", path).returncode == 0
+
+    def read(self, path: str) -> str:
+        return self.run("cat", path, check=True).stdout
+
+    def write(self, path: str, content: str) -> None:
+        subprocess.run(
+            ["docker", "exec", "-i", self.container, "sh", "-c", f"cat > {path}"],
+            input=content, text=True, check=True,
+        )  # fmt: skip
+
+    def package_installed(self, name: str) -> bool:
+        result = self.run("dpkg-query", "-W", "-f=${Status}", name)
+        return result.returncode == 0 and "install ok installed" in result.stdout
+
+
+@contextmanager
+def systemd_host(tmp_path: Path, groups: tuple[str, ...] = ("docker_hosts",)) -> Iterator[Host]:
+    name = f"dockyard-pytest-{uuid.uuid4().hex[:8]}"
+    subprocess.run(
+        ["docker", "run", "-d", "--name", name, "--hostname", "testhost",
+         *systemd_container_args(), LAB_IMAGE],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    try:
+        for _ in range(60):
+            state = subprocess.run(
+                ["docker", "exec", name, "systemctl", "is-system-running"],
+                capture_output=True, text=True,
+            ).stdout.strip()  # fmt: skip
+            if state in ("running", "degraded"):
+                break
+            subprocess.run(["sleep", "0.5"], check=True)
+        inventory = tmp_path / f"{name}.yml"
+        host_vars = {
+            "ansible_connection": "community.docker.docker",
+            "ansible_host": name,
+            "ansible_python_interpreter": "/usr/bin/python3",
+        }
+        inventory.write_text(
+            json.dumps(
+                {"all": {"children": {g: {"hosts": {"testhost": host_vars}} for g in groups}}}
+            )
+        )
+        yield Host(container=name, inventory=inventory)
+    finally:
+        subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True)
+
+
+@dataclass
+class PlaybookRun:
+    rc: int
+    output: str
+
+
+def run_playbook(
+    playbook: str,
+    inventory: Path,
+    extra_vars: dict | None = None,
+    *options: str,
+) -> PlaybookRun:
+    """ansible-playbook with the project's ansible.cfg and no fact cache."""
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
+        ANSIBLE_CACHE_PLUGIN="ansible.builtin.memory",
+        ANSIBLE_NOCOLOR="1",
+    )
+    argv = [shutil.which("ansible-playbook") or "ansible-playbook", "-i", str(inventory)]
+    if extra_vars:
+        argv += ["-e", json.dumps(extra_vars)]
+    argv += [*options, str(REPO_ROOT / "playbooks" / playbook)]
+    result = subprocess.run(
+        argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900
+    )
+    return PlaybookRun(rc=result.returncode, output=result.stdout + result.stderr)
+
+
+def recap_changed(output: str) -> int:
+    """Sum of changed= over the PLAY RECAP lines."""
+    total = 0
+    for line in output.splitlines():
+        if " changed=" in line and "ok=" in line:
+            total += int(line.split(" changed=")[1].split()[0])
+    return total
