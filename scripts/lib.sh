@@ -1,0 +1,80 @@
+# shellcheck shell=bash
+# Helpers shared by bootstrap.sh and test.sh: set up the control machine the same
+# way for users and for CI. Source it; it defines functions only.
+
+DOCKYARD_ROOT="${DOCKYARD_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+DOCKYARD_VENV="${DOCKYARD_VENV:-$DOCKYARD_ROOT/.venv}"
+DOCKYARD_PYTHON="${DOCKYARD_PYTHON:-python3}"
+
+log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Install the Debian/Ubuntu packages named, skipping those already present, with
+# one `apt-get update` at most.
+ensure_apt_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null || fail "missing packages (${missing[*]}) and no apt-get: install them by hand"
+  log "installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# A Docker Engine the lab and Molecule can use. Where none is installed, the
+# distribution's docker.io is the fallback for CI and bare machines; bootstrap.sh
+# prefers Dockyard's own docker_engine role once Ansible is available.
+ensure_docker_engine_package() {
+  command -v dockerd >/dev/null && return 0
+  ensure_apt_packages docker.io
+}
+
+# Start dockerd when nothing answers on its socket: through systemd where it runs,
+# by hand where there is no service manager (CI containers, chroots).
+ensure_dockerd() {
+  if docker info >/dev/null 2>&1; then return 0; fi
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    as_root systemctl start docker || true
+  fi
+  if ! docker info >/dev/null 2>&1; then
+    command -v dockerd >/dev/null || fail "dockerd is not installed"
+    log "starting dockerd in the background (log: /var/log/dockyard-dockerd.log)"
+    as_root sh -c 'nohup dockerd >/var/log/dockyard-dockerd.log 2>&1 &'
+  fi
+  local i
+  for i in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && return 0
+    sleep 1
+  done
+  fail "dockerd did not answer within 60 s; see /var/log/dockyard-dockerd.log"
+}
+
+# The project's virtualenv with Dockyard and its pinned Ansible; reinstalled only
+# when pyproject.toml changed since the last install.
+ensure_venv() {
+  local extras="${1:-}" stamp want
+  stamp="$DOCKYARD_VENV/.dockyard-installed"
+  want="$(sha256sum "$DOCKYARD_ROOT/pyproject.toml" | cut -c1-16)${extras}"
+  if [ ! -x "$DOCKYARD_VENV/bin/python" ]; then
+    log "creating the virtualenv in $DOCKYARD_VENV"
+    "$DOCKYARD_PYTHON" -m venv "$DOCKYARD_VENV" || fail "could not create a venv: apt-get install python3-venv"
+  fi
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "installing Dockyard${extras:+ [$extras]} and its pinned Ansible into the virtualenv"
+    "$DOCKYARD_VENV/bin/pip" install -q --disable-pip-version-check --upgrade pip >/dev/null
+    "$DOCKYARD_VENV/bin/pip" install -q --disable-pip-version-check -e "$DOCKYARD_ROOT${extras:+[$extras]}"
+    echo "$want" > "$stamp"
+  fi
+  export PATH="$DOCKYARD_VENV/bin:$PATH"
+}
+
+ensure_lab_image() {
+  "$DOCKYARD_ROOT/scripts/build-lab-image.sh"
+}
