@@ -60,5 +60,5 @@ phase "$current_phase"
 ansible-playbook -i inventory/lab playbooks/site.yml
 phase_done
 
-log "the lab is up: inventory in inventory/lab/, hosts: $(docker ps --filter label=org.dockyard.lab=true --format '{{.Names}}' | sort | tr '\n' ' ')"
+log "the lab is up: inventory in inventory/lab/, hosts: $(docker ps --filter label=org.dockyard.lab=dockyard --format '{{.Names}}' | sort | tr '\n' ' ')"
 log "tear it down with: ansible-playbook playbooks/lab.yml -e lab_state=absent"
