@@ -25,12 +25,25 @@ def systemd_container_args() -> list[str]:
     """The options that run systemd in a container without --privileged."""
     access = "rw" if cgroup_v2() else "ro"
     return [
-        "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN",
-        "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
-        "--cgroupns", "host",
-        "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
-        "-v", f"/sys/fs/cgroup:/sys/fs/cgroup:{access}",
-    ]  # fmt: skip
+        "--cap-add",
+        "SYS_ADMIN",
+        "--cap-add",
+        "NET_ADMIN",
+        "--security-opt",
+        "seccomp=unconfined",
+        "--security-opt",
+        "apparmor=unconfined",
+        "--cgroupns",
+        "host",
+        "--tmpfs",
+        "/run",
+        "--tmpfs",
+        "/run/lock",
+        "--tmpfs",
+        "/tmp",
+        "-v",
+        f"/sys/fs/cgroup:/sys/fs/cgroup:{access}",
+    ]
 
 
 @dataclass
@@ -41,9 +54,7 @@ class Host:
     inventory: Path
 
     def run(self, *argv: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["docker", "exec", self.container, *argv], capture_output=True, text=True, check=check
-        )
+        return subprocess.run(["docker", "exec", self.container, *argv], capture_output=True, text=True, check=check)
 
     def exists(self, path: str) -> bool:
         return self.run("test", "-e", path).returncode == 0
@@ -54,8 +65,10 @@ class Host:
     def write(self, path: str, content: str) -> None:
         subprocess.run(
             ["docker", "exec", "-i", self.container, "sh", "-c", f"cat > {path}"],
-            input=content, text=True, check=True,
-        )  # fmt: skip
+            input=content,
+            text=True,
+            check=True,
+        )
 
     def package_installed(self, name: str) -> bool:
         result = self.run("dpkg-query", "-W", "-f=${Status}", name)
@@ -66,16 +79,17 @@ class Host:
 def systemd_host(tmp_path: Path, groups: tuple[str, ...] = ("docker_hosts",)) -> Iterator[Host]:
     name = f"dockyard-pytest-{uuid.uuid4().hex[:8]}"
     subprocess.run(
-        ["docker", "run", "-d", "--name", name, "--hostname", "testhost",
-         *systemd_container_args(), LAB_IMAGE],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        ["docker", "run", "-d", "--name", name, "--hostname", "testhost", *systemd_container_args(), LAB_IMAGE],
+        check=True,
+        capture_output=True,
+    )
     try:
         for _ in range(60):
             state = subprocess.run(
                 ["docker", "exec", name, "systemctl", "is-system-running"],
-                capture_output=True, text=True,
-            ).stdout.strip()  # fmt: skip
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
             if state in ("running", "degraded"):
                 break
             subprocess.run(["sleep", "0.5"], check=True)
@@ -85,11 +99,7 @@ def systemd_host(tmp_path: Path, groups: tuple[str, ...] = ("docker_hosts",)) ->
             "ansible_host": name,
             "ansible_python_interpreter": "/usr/bin/python3",
         }
-        inventory.write_text(
-            json.dumps(
-                {"all": {"children": {g: {"hosts": {"testhost": host_vars}} for g in groups}}}
-            )
-        )
+        inventory.write_text(json.dumps({"all": {"children": {g: {"hosts": {"testhost": host_vars}} for g in groups}}}))
         yield Host(container=name, inventory=inventory)
     finally:
         subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True)
@@ -118,9 +128,7 @@ def run_playbook(
     if extra_vars:
         argv += ["-e", json.dumps(extra_vars)]
     argv += [*options, str(REPO_ROOT / "playbooks" / playbook)]
-    result = subprocess.run(
-        argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900
-    )
+    result = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
     return PlaybookRun(rc=result.returncode, output=result.stdout + result.stderr)
 
 

@@ -12,14 +12,12 @@ from support import Host, recap_changed, run_playbook, systemd_host
 
 OS_RELEASES = {
     "ubuntu-22.04": (
-        'NAME="Ubuntu"\nVERSION_ID="22.04"\nID=ubuntu\nID_LIKE=debian\n'
-        "VERSION_CODENAME=jammy\nUBUNTU_CODENAME=jammy\n",
+        'NAME="Ubuntu"\nVERSION_ID="22.04"\nID=ubuntu\nID_LIKE=debian\nVERSION_CODENAME=jammy\nUBUNTU_CODENAME=jammy\n',
         "ubuntu",
         "jammy",
     ),
     "ubuntu-24.04": (
-        'NAME="Ubuntu"\nVERSION_ID="24.04"\nID=ubuntu\nID_LIKE=debian\n'
-        "VERSION_CODENAME=noble\nUBUNTU_CODENAME=noble\n",
+        'NAME="Ubuntu"\nVERSION_ID="24.04"\nID=ubuntu\nID_LIKE=debian\nVERSION_CODENAME=noble\nUBUNTU_CODENAME=noble\n',
         "ubuntu",
         "noble",
     ),
@@ -50,9 +48,7 @@ def repo_host(fresh_host: Host) -> Host:
 def test_official_repository_configuration(repo_host: Host, release: str) -> None:
     os_release, distribution, suite = OS_RELEASES[release]
     repo_host.write("/etc/os-release", os_release)
-    repo_host.run(
-        "rm", "-f", "/etc/apt/sources.list.d/docker.sources", "/etc/apt/keyrings/docker.asc"
-    )
+    repo_host.run("rm", "-f", "/etc/apt/sources.list.d/docker.sources", "/etc/apt/keyrings/docker.asc")
     run = run_playbook(
         "docker.yml",
         repo_host.inventory,
@@ -100,15 +96,19 @@ def test_check_mode_on_a_fresh_host(tmp_path: Path, source: str) -> None:
 def test_host_without_python_gets_it_first(tmp_path: Path) -> None:
     with systemd_host(tmp_path) as host:
         removal = host.run(
-            "sh", "-c",
+            "sh",
+            "-c",
             "DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq python3-minimal python3.11-minimal"
             " >/dev/null 2>&1; command -v python3 || echo gone",
-        )  # fmt: skip
+        )
         assert removal.stdout.strip() == "gone"
         run = run_playbook(
-            "docker.yml", host.inventory, {"docker_engine_source": "distro"},
-            "--tags", "docker_engine_validate",
-        )  # fmt: skip
+            "docker.yml",
+            host.inventory,
+            {"docker_engine_source": "distro"},
+            "--tags",
+            "docker_engine_validate",
+        )
         assert run.rc == 0, run.output
         assert host.run("python3", "--version").returncode == 0
         assert "Install python3 where it is missing" in run.output

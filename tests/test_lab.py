@@ -28,17 +28,9 @@ def docker_inspect(*argv: str) -> list[dict]:
 def lab_objects() -> dict[str, list[str]]:
     label = f"label=org.dockyard.lab={LAB}"
     return {
-        "containers": [
-            c["Names"] for c in docker_json("ps", "-a", "--filter", label, "--format", "{{json .}}")
-        ],
-        "volumes": [
-            v["Name"]
-            for v in docker_json("volume", "ls", "--filter", label, "--format", "{{json .}}")
-        ],
-        "networks": [
-            n["Name"]
-            for n in docker_json("network", "ls", "--filter", label, "--format", "{{json .}}")
-        ],
+        "containers": [c["Names"] for c in docker_json("ps", "-a", "--filter", label, "--format", "{{json .}}")],
+        "volumes": [v["Name"] for v in docker_json("volume", "ls", "--filter", label, "--format", "{{json .}}")],
+        "networks": [n["Name"] for n in docker_json("network", "ls", "--filter", label, "--format", "{{json .}}")],
     }
 
 
@@ -51,7 +43,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
         "lab_replicas": 1,
         "lab_inventory_dir": str(inventory_dir),
     }
-    localhost = REPO_ROOT / "tests" / "data" / "localhost.yml"
+    localhost = REPO_ROOT / "inventory" / "localhost.yml"
     created = run_playbook("lab.yml", localhost, lab_vars)
     yield {"vars": lab_vars, "inventory": inventory_dir, "created": created, "localhost": localhost}
     run_playbook("lab.yml", localhost, {**lab_vars, "lab_state": "absent"})
@@ -63,15 +55,14 @@ def test_lab_hosts_run_systemd_on_their_network(lab) -> None:
     for name in ("app1", "db1", "db2"):
         state = subprocess.run(
             ["docker", "exec", f"{LAB}-{name}", "systemctl", "is-system-running"],
-            capture_output=True, text=True,
-        ).stdout.strip()  # fmt: skip
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         assert state in ("running", "degraded")
     network = docker_inspect("network", "inspect", f"{LAB}-lab")[0]
     assert network["IPAM"]["Config"][0]["Subnet"] == SUBNET
     # Hosts reach each other by their inventory names.
-    ping = subprocess.run(
-        ["docker", "exec", f"{LAB}-db2", "getent", "hosts", "db1"], capture_output=True, text=True
-    )
+    ping = subprocess.run(["docker", "exec", f"{LAB}-db2", "getent", "hosts", "db1"], capture_output=True, text=True)
     assert ping.returncode == 0 and ping.stdout.startswith("192.168.232.")
 
 
@@ -98,8 +89,11 @@ def test_inventory_reaches_every_host(lab) -> None:
     env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg")}
     result = subprocess.run(
         ["ansible", "-i", str(lab["inventory"]), "all", "-m", "ansible.builtin.ping"],
-        capture_output=True, text=True, env=env, cwd=REPO_ROOT,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("SUCCESS") == 3
 

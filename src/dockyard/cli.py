@@ -1,0 +1,368 @@
+"""The `dockyard` command: parses arguments, runs playbooks through runner.py,
+prints progress, a recap and failures, or one JSON object with --json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from dockyard import __version__, inventory, lab, report, status
+from dockyard.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_CANCELLED,
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    BadInput,
+    DockyardError,
+)
+from dockyard.progress import Progress
+from dockyard.project import VAULT_PASSWORD_FILE_ENV, Project, vault_password_file
+from dockyard.runner import DEFAULT_KEEP_RUNS, PlaybookRun, RunOptions, RunResult
+
+KEEP_RUNS_ENV = "DOCKYARD_KEEP_RUNS"
+
+
+@dataclass
+class Consoles:
+    out: Console
+    err: Console
+
+
+def parse_extra_vars(values: Sequence[str]) -> dict[str, Any]:
+    """-e KEY=VALUE, -e '{"json": "object"}' or -e @file.yml, merged in order."""
+    import yaml
+
+    merged: dict[str, Any] = {}
+    for value in values:
+        if value.startswith("@"):
+            path = Path(value[1:]).expanduser()
+            try:
+                loaded = yaml.safe_load(path.read_text())
+            except (OSError, yaml.YAMLError) as error:
+                raise BadInput(f"-e {value}: cannot read {path}: {error}") from error
+            if not isinstance(loaded, dict):
+                raise BadInput(f"-e {value}: {path} must hold a mapping of variables.")
+            merged.update(loaded)
+        elif value.lstrip().startswith("{"):
+            try:
+                loaded = json.loads(value)
+            except json.JSONDecodeError as error:
+                raise BadInput(f"-e {value}: not valid JSON ({error.msg}).") from error
+            if not isinstance(loaded, dict):
+                raise BadInput(f"-e {value}: must be a JSON object.")
+            merged.update(loaded)
+        elif "=" in value and value.split("=", 1)[0].strip():
+            key, raw = value.split("=", 1)
+            merged[key.strip()] = raw
+        else:
+            raise BadInput(f"-e {value}: use KEY=VALUE, a JSON object, or @FILE.")
+    return merged
+
+
+def _keep_runs() -> int:
+    raw = os.environ.get(KEEP_RUNS_ENV, str(DEFAULT_KEEP_RUNS))
+    if not raw.isdigit() or int(raw) < 1:
+        raise BadInput(f"{KEEP_RUNS_ENV} must be a whole number of at least 1, got {raw!r}.")
+    return int(raw)
+
+
+def _options(args: argparse.Namespace, inventory_path: Path, extra: dict[str, Any] | None = None) -> RunOptions:
+    extra_vars = parse_extra_vars(getattr(args, "extra_vars", None) or [])
+    extra_vars.update(extra or {})
+    return RunOptions(
+        inventory=inventory_path,
+        limit=getattr(args, "limit", None),
+        tags=getattr(args, "tags", None),
+        check=getattr(args, "check", False),
+        diff=getattr(args, "diff", False),
+        verbosity=getattr(args, "verbose", 0),
+        extra_vars=extra_vars,
+        vault_password_file=vault_password_file(getattr(args, "vault_password_file", None)),
+        keep_runs=_keep_runs(),
+    )
+
+
+def _prepare_inventory(args: argparse.Namespace, project: Project) -> inventory.Inventory:
+    path = inventory.resolve(project, args.inventory)
+    inv = inventory.load(path)
+    inv.check_limit(args.limit)
+    if inv.has_vault_data and not (args.vault_password_file or os.environ.get(VAULT_PASSWORD_FILE_ENV)):
+        raise BadInput(
+            f"{path} holds vault-encrypted data: pass --vault-password-file FILE or set {VAULT_PASSWORD_FILE_ENV}."
+        )
+    return inv
+
+
+def _run(
+    consoles: Consoles, project: Project, playbook: str, options: RunOptions, title: str
+) -> tuple[RunResult, PlaybookRun]:
+    progress = Progress(consoles.err, title, verbosity=options.verbosity)
+    run = PlaybookRun(project=project, playbook=playbook, options=options, on_event=progress)
+    with progress:
+        result = run.execute()
+    return result, run
+
+
+def _exit_code(result: RunResult) -> int:
+    if result.ok:
+        return EXIT_OK
+    if result.cancelled:
+        return EXIT_CANCELLED
+    if result.bad_input:
+        return EXIT_BAD_INPUT
+    return EXIT_RUN_FAILED
+
+
+def _finish(args: argparse.Namespace, consoles: Consoles, result: RunResult) -> int:
+    if args.json:
+        report.print_result(consoles.err, result)
+        report.print_json(consoles.out, result.as_dict())
+    else:
+        report.print_result(consoles.out, result)
+    return _exit_code(result)
+
+
+def playbook_command(playbook: str, extra: Callable[[argparse.Namespace], dict[str, Any]] | None = None):
+    def handler(args: argparse.Namespace, consoles: Consoles) -> int:
+        project = Project.locate()
+        project.playbook(playbook)
+        inv = _prepare_inventory(args, project)
+        options = _options(args, inv.path, extra(args) if extra else None)
+        result, _ = _run(consoles, project, playbook, options, f"{playbook} on {inv.path}")
+        return _finish(args, consoles, result)
+
+    return handler
+
+
+def cmd_validate(args: argparse.Namespace, consoles: Consoles) -> int:
+    project = Project.locate()
+    inv = _prepare_inventory(args, project)
+    options = _options(args, inv.path)
+    result, _ = _run(consoles, project, "validate.yml", options, f"checks of {inv.path}")
+    code = _finish(args, consoles, result)
+    if code == EXIT_OK and not args.json:
+        groups = ", ".join(f"{name} ({len(hosts)})" for name, hosts in sorted(inv.groups.items()))
+        consoles.out.print(
+            f"{inv.path}: {len(inv.hosts)} hosts; groups: {groups or 'none'}. Every check passed.",
+            highlight=False,
+        )
+    # A failed check is bad input: nothing was changed, the message says what to fix.
+    return EXIT_BAD_INPUT if code == EXIT_RUN_FAILED else code
+
+
+def cmd_status(args: argparse.Namespace, consoles: Consoles) -> int:
+    project = Project.locate()
+    inv = _prepare_inventory(args, project)
+    options = _options(args, inv.path)
+    result, run = _run(consoles, project, "status.yml", options, f"status of {inv.path}")
+    hosts = tuple(h for h in inv.hosts if not args.limit or h in result.recap or h in run.results)
+    payload = status.build(result, hosts or inv.hosts, run.results)
+    if args.json:
+        report.print_json(consoles.out, payload)
+    else:
+        status.render(consoles.out, payload)
+    real_failures = [f for f in result.failures if not f.unreachable]
+    if result.cancelled:
+        return EXIT_CANCELLED
+    if real_failures:
+        report.print_result(consoles.err, result)
+        return EXIT_RUN_FAILED
+    return EXIT_OK
+
+
+def cmd_lab_up(args: argparse.Namespace, consoles: Consoles) -> int:
+    project = Project.locate()
+    lab.check_replicas(args.replicas)
+    lab.check_docker()
+    if not lab.image_exists():
+        consoles.err.print(f"Building the lab image {lab.lab_image()} (first time only, about a minute)")
+        lab.build_image(project)
+    options = _options(args, lab.control_inventory(project), {"lab_replicas": args.replicas})
+    result, _ = _run(consoles, project, "lab.yml", options, "lab up")
+    code = _finish(args, consoles, result)
+    if code == EXIT_OK and not args.json:
+        hosts = ["app1", "db1", *(f"db{n}" for n in range(2, args.replicas + 2))]
+        consoles.out.print(
+            f"Lab is up: {', '.join(hosts)}; inventory in {project.lab_inventory}. Next: dockyard up",
+            highlight=False,
+        )
+    return code
+
+
+def cmd_lab_down(args: argparse.Namespace, consoles: Consoles) -> int:
+    project = Project.locate()
+    lab.check_docker()
+    options = _options(args, lab.control_inventory(project), {"lab_state": "absent"})
+    result, _ = _run(consoles, project, "lab.yml", options, "lab down")
+    return _finish(args, consoles, result)
+
+
+EXAMPLES = {
+    "up": "examples:\n  dockyard up\n  dockyard up -i inventory/production --limit app_hosts\n"
+    "  dockyard up --check --diff",
+    "validate": "examples:\n  dockyard validate\n  dockyard validate -i inventory/production --json",
+    "status": "examples:\n  dockyard status\n  dockyard status --json | jq '.hosts.app1.containers'",
+    "docker": "examples:\n  dockyard docker\n  dockyard docker -e docker_engine_version=27.3.1 --limit app1",
+    "services": "examples:\n  dockyard services\n  dockyard services --tags microservices",
+    "replication": "examples:\n  dockyard replication\n  dockyard replication --check",
+    "switchover": "examples:\n  dockyard switchover --to db2",
+    "failover": "examples:\n  dockyard failover --to db2\n  dockyard failover --to db3 --force",
+    "rejoin": "examples:\n  dockyard rejoin db1",
+    "lab up": "examples:\n  dockyard lab up\n  dockyard lab up --replicas 3",
+    "lab down": "examples:\n  dockyard lab down",
+}
+
+
+def _common(json_only: bool = False) -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--json", action="store_true", help="print one JSON object on stdout and nothing else")
+    parent.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="show Ansible's own output (-vvv for more)",
+    )
+    if json_only:
+        return parent
+    parent.add_argument(
+        "-i",
+        "--inventory",
+        metavar="INVENTORY",
+        help="inventory file or directory (default: the lab)",
+    )
+    parent.add_argument("--limit", metavar="PATTERN", help="only these hosts or groups")
+    parent.add_argument("--tags", metavar="TAGS", help="only tasks with these tags")
+    parent.add_argument("--check", action="store_true", help="report what would change, change nothing")
+    parent.add_argument("--diff", action="store_true", help="show the changes to files")
+    parent.add_argument(
+        "-e",
+        "--extra-vars",
+        action="append",
+        metavar="KEY=VALUE",
+        help="extra variables (KEY=VALUE, JSON, or @FILE); repeatable",
+    )
+    parent.add_argument(
+        "--vault-password-file", metavar="FILE", help=f"vault password file (or set {VAULT_PASSWORD_FILE_ENV})"
+    )
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dockyard",
+        description="Provision Docker Engine, microservices and PostgreSQL replication with Ansible.",
+        epilog="examples:\n  dockyard lab up && dockyard up && dockyard status\n  dockyard up -i inventory/production",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"dockyard {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    common = _common()
+    lab_common = _common(json_only=True)
+
+    def add(name: str, handler, help_text: str, parents=(common,)) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name,
+            parents=list(parents),
+            help=help_text,
+            description=help_text,
+            epilog=EXAMPLES.get(name),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sub.set_defaults(handler=handler)
+        return sub
+
+    lab_parser = commands.add_parser(
+        "lab",
+        help="the local lab of systemd containers",
+        description="The local lab: systemd containers standing in for servers.",
+    )
+    lab_commands = lab_parser.add_subparsers(dest="lab_command", metavar="up|down", required=True)
+    up = lab_commands.add_parser(
+        "up",
+        parents=[lab_common],
+        help="start the lab hosts and write inventory/lab",
+        epilog=EXAMPLES["lab up"],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    up.add_argument("--replicas", type=int, default=2, help="PostgreSQL replicas (default 2)")
+    up.set_defaults(handler=cmd_lab_up)
+    down = lab_commands.add_parser(
+        "down",
+        parents=[lab_common],
+        help="remove every lab container, volume and network",
+        epilog=EXAMPLES["lab down"],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    down.set_defaults(handler=cmd_lab_down)
+
+    add("up", playbook_command("site.yml"), "deploy the whole platform (playbooks/site.yml)")
+    add("validate", cmd_validate, "check the inventory and variables; changes nothing")
+    add("status", cmd_status, "engine, containers, ports and PostgreSQL of every host")
+    add("docker", playbook_command("docker.yml"), "Docker Engine only (playbooks/docker.yml)")
+    add(
+        "services",
+        playbook_command("services.yml"),
+        "the microservices only (playbooks/services.yml)",
+    )
+    add(
+        "replication",
+        playbook_command("replication.yml"),
+        "PostgreSQL replication only (playbooks/replication.yml)",
+    )
+    switch = add(
+        "switchover",
+        playbook_command("switchover.yml", lambda a: {"dockyard_target": a.to}),
+        "planned switchover to a replica, zero data loss",
+    )
+    switch.add_argument("--to", required=True, metavar="HOST", help="the replica to promote")
+    fail = add(
+        "failover",
+        playbook_command("failover.yml", lambda a: {"dockyard_target": a.to, "dockyard_force": a.force}),
+        "the primary is lost: promote a replica",
+    )
+    fail.add_argument("--to", required=True, metavar="HOST", help="the replica to promote")
+    fail.add_argument("--force", action="store_true", help="promote even if another replica is further ahead")
+    rejoin = add(
+        "rejoin",
+        playbook_command("rejoin.yml", lambda a: {"dockyard_target": a.host, "dockyard_force": a.force}),
+        "bring an old primary back as a replica (pg_rewind)",
+    )
+    rejoin.add_argument("host", metavar="HOST", help="the host to rejoin")
+    rejoin.add_argument("--force", action="store_true", help="re-clone if pg_rewind is impossible")
+    return parser
+
+
+def _console(stream: Any) -> Console:
+    # Logs and pipes get long lines instead of Rich's default 80 columns.
+    width = None if stream.isatty() else 160
+    return Console(file=stream, highlight=False, width=width)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    consoles = Consoles(out=_console(sys.stdout), err=_console(sys.stderr))
+    try:
+        return int(args.handler(args, consoles))
+    except DockyardError as error:
+        consoles.err.print(Text.assemble(("error: ", "bold red"), str(error)))
+        if getattr(args, "json", False):
+            report.print_json(consoles.out, {"ok": False, "rc": error.exit_code, "error": str(error)})
+        return error.exit_code
+    except KeyboardInterrupt:
+        consoles.err.print(Text("Interrupted.", "yellow"))
+        return EXIT_CANCELLED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""The lab: systemd containers on the local Docker Engine, made and removed by
+playbooks/lab.yml. This module checks what the lab needs before that runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from dockyard.errors import BadInput, DockyardError
+from dockyard.project import Project
+
+LAB_IMAGE_ENV = "DOCKYARD_LAB_IMAGE"
+DEFAULT_LAB_IMAGE = "dockyard-lab:latest"
+MAX_REPLICAS = 8
+
+
+def lab_image() -> str:
+    return os.environ.get(LAB_IMAGE_ENV, DEFAULT_LAB_IMAGE)
+
+
+def control_inventory(project: Project) -> Path:
+    """The inventory of the control machine itself (connection: local)."""
+    return project.root / "inventory" / "localhost.yml"
+
+
+def check_docker() -> None:
+    """The lab needs a Docker Engine this user can talk to."""
+    if shutil.which("docker") is None:
+        raise BadInput(
+            "The lab needs Docker on this machine and there is no docker command: "
+            "run scripts/bootstrap.sh, or install Docker Engine."
+        )
+    result = subprocess.run(
+        ["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, timeout=60
+    )
+    if result.returncode != 0:
+        detail = (result.stderr.strip().splitlines() or ["no answer"])[-1]
+        raise BadInput(
+            f"The lab needs a running Docker Engine this user can use ({detail}). "
+            "Start it (systemctl start docker, or scripts/bootstrap.sh) or add yourself "
+            "to the docker group."
+        )
+
+
+def check_replicas(replicas: int) -> None:
+    if not 0 <= replicas <= MAX_REPLICAS:
+        raise BadInput(f"--replicas must be between 0 and {MAX_REPLICAS}, got {replicas}.")
+
+
+def image_exists() -> bool:
+    return subprocess.run(["docker", "image", "inspect", lab_image()], capture_output=True).returncode == 0
+
+
+def build_image(project: Project) -> None:
+    """scripts/build-lab-image.sh, output passed through (it says what it does)."""
+    script = project.root / "scripts" / "build-lab-image.sh"
+    if not script.is_file():
+        raise DockyardError(f"{script} is missing from this checkout.")
+    # Its progress goes to stderr: stdout stays free for --json.
+    result = subprocess.run([str(script)], cwd=project.root, stdout=sys.stderr)
+    if result.returncode != 0:
+        raise DockyardError(f"Building the lab image failed (exit {result.returncode}); see above.")

@@ -1,0 +1,357 @@
+"""Runs one playbook through ansible-runner and condenses its events into a
+RunResult: recap per host, failures, timing, where the artifacts are."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from dockyard.project import Project
+
+EventHandler = Callable[[dict[str, Any]], None]
+
+# Tasks whose failure means the input was wrong, not that a host misbehaved;
+# when only they failed and nothing changed, the run ends with exit code 2.
+INPUT_CHECK_ACTIONS = frozenset(
+    {
+        "assert",
+        "ansible.builtin.assert",
+        "validate_argument_spec",
+        "ansible.builtin.validate_argument_spec",
+        "fail",
+        "ansible.builtin.fail",
+    }
+)
+RECAP_KEYS = {
+    "ok": "ok",
+    "changed": "changed",
+    "failures": "failed",
+    "dark": "unreachable",
+    "skipped": "skipped",
+}
+DEFAULT_KEEP_RUNS = 10
+
+
+@dataclass
+class HostFailure:
+    host: str
+    task: str
+    message: str
+    unreachable: bool = False
+    action: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"host": self.host, "task": self.task, "message": self.message}
+
+
+@dataclass
+class RunOptions:
+    inventory: Path
+    limit: str | None = None
+    tags: str | None = None
+    check: bool = False
+    diff: bool = False
+    verbosity: int = 0
+    extra_vars: dict[str, Any] = field(default_factory=dict)
+    vault_password_file: Path | None = None
+    keep_runs: int = DEFAULT_KEEP_RUNS
+
+
+@dataclass
+class RunResult:
+    playbook: str
+    rc: int
+    status: str
+    elapsed_s: float
+    recap: dict[str, dict[str, int]]
+    failures: list[HostFailure]
+    artifact_dir: Path | None
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0 and self.status == "successful"
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == "canceled"
+
+    @property
+    def bad_input(self) -> bool:
+        """Failed only in input checks, before any host changed."""
+        nothing_changed = all(counts.get("changed", 0) == 0 for counts in self.recap.values())
+        return (
+            not self.ok
+            and not self.cancelled
+            and bool(self.failures)
+            and nothing_changed
+            and all(f.action in INPUT_CHECK_ACTIONS for f in self.failures)
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "rc": self.rc,
+            "playbook": self.playbook,
+            "elapsed_s": round(self.elapsed_s, 1),
+            "recap": self.recap,
+            "failures": [f.as_dict() for f in self.failures],
+        }
+
+
+def condense_failure(event_data: dict[str, Any], max_lines: int = 6) -> str:
+    """The module's message and the useful end of stderr, a few lines long."""
+    res = event_data.get("res") or {}
+    if res.get("censored"):
+        return res["censored"]
+    parts: list[str] = []
+    failed_items = [item for item in res.get("results", []) if isinstance(item, dict) and item.get("failed")]
+    for source in [res, *failed_items]:
+        message = source.get("msg")
+        if message and str(message) not in parts:
+            parts.append(str(message).strip())
+        for stream in ("stderr", "module_stderr"):
+            text = str(source.get(stream) or "").strip()
+            if text:
+                parts.append("\n".join(text.splitlines()[-max_lines:]))
+    if not parts and res.get("stdout"):
+        parts.append("\n".join(str(res["stdout"]).splitlines()[-max_lines:]))
+    text = "\n".join(parts) or "failed without a message"
+    lines = text.splitlines()
+    if len(lines) > max_lines * 2:
+        lines = [*lines[:max_lines], "...", *lines[-max_lines:]]
+    return "\n".join(lines)
+
+
+def _descendants(root: int) -> list[int]:
+    """Every process below root, deepest first (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                # The command name may hold spaces and parentheses: split after it.
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    found: list[int] = []
+    queue = [root]
+    while queue:
+        pid = queue.pop()
+        for child in children.get(pid, []):
+            found.append(child)
+            queue.append(child)
+    return list(reversed(found))
+
+
+def terminate_children(grace_s: float = 2.0) -> None:
+    """Stop everything this process started. ansible-runner only kills the
+    ansible-playbook process group, but Ansible's workers run in sessions of
+    their own (setsid), and their modules would outlive a cancelled run."""
+    if not os.path.isdir("/proc"):
+        return
+    pids = _descendants(os.getpid())
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.05)
+    for pid in pids:
+        if _alive(pid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+class _Collector:
+    """Keeps what the result needs from the event stream, then passes each
+    event on to the display."""
+
+    def __init__(self, forward: EventHandler | None) -> None:
+        self.forward = forward
+        self.recap: dict[str, dict[str, int]] = {}
+        self.failures: list[HostFailure] = []
+        self.results: dict[str, dict[str, Any]] = {}
+        # Counted from results as they come, for runs cut short before Ansible
+        # reports its own stats (a cancelled run).
+        self.counted: dict[str, dict[str, int]] = {}
+
+    def _count(self, kind: str, data: dict[str, Any]) -> None:
+        outcome = {
+            "runner_on_ok": "ok",
+            "runner_on_failed": "failed",
+            "runner_on_skipped": "skipped",
+            "runner_on_unreachable": "unreachable",
+        }.get(kind)
+        if outcome is None:
+            return
+        if outcome == "failed" and data.get("ignore_errors"):
+            outcome = "ok"
+        counts = self.counted.setdefault(data.get("host", "?"), dict.fromkeys(RECAP_KEYS.values(), 0))
+        counts[outcome] += 1
+        if outcome == "ok" and (data.get("res") or {}).get("changed"):
+            counts["changed"] += 1
+
+    def __call__(self, event: dict[str, Any]) -> bool:
+        kind = event.get("event", "")
+        data = event.get("event_data") or {}
+        self._count(kind, data)
+        if kind == "runner_on_failed" and not data.get("ignore_errors"):
+            self.failures.append(
+                HostFailure(
+                    host=data.get("host", "?"),
+                    task=data.get("task", "?"),
+                    message=condense_failure(data),
+                    action=data.get("task_action", ""),
+                )
+            )
+        elif kind == "runner_on_unreachable":
+            self.failures.append(
+                HostFailure(
+                    host=data.get("host", "?"),
+                    task=data.get("task", "?"),
+                    message=condense_failure(data),
+                    unreachable=True,
+                    action=data.get("task_action", ""),
+                )
+            )
+        elif kind == "runner_on_ok":
+            # Results of tasks named "dockyard: report ..." carry data for the
+            # CLI itself (status.yml); everything else is not kept.
+            task = data.get("task", "")
+            if task.startswith("dockyard: report"):
+                self.results.setdefault(data.get("host", "?"), {})[task] = data.get("res", {})
+        elif kind == "playbook_on_stats":
+            self.recap = self._recap(data)
+        if self.forward is not None:
+            self.forward(event)
+        return True
+
+    @staticmethod
+    def _recap(stats: dict[str, Any]) -> dict[str, dict[str, int]]:
+        hosts: set[str] = set()
+        for key in RECAP_KEYS:
+            hosts.update((stats.get(key) or {}).keys())
+        return {
+            host: {name: int((stats.get(key) or {}).get(host, 0)) for key, name in RECAP_KEYS.items()}
+            for host in sorted(hosts)
+        }
+
+
+@dataclass
+class PlaybookRun:
+    """One run of one playbook of the project."""
+
+    project: Project
+    playbook: str
+    options: RunOptions
+    on_event: EventHandler | None = None
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _cancel_requested: bool = False
+
+    _cancel_done: bool = False
+
+    def request_cancel(self) -> None:
+        self._cancel_requested = True
+
+    def _should_cancel(self) -> bool:
+        if self._cancel_requested and not self._cancel_done:
+            terminate_children()
+            self._cancel_done = True
+        return self._cancel_requested
+
+    def _cmdline(self) -> str:
+        args: list[str] = []
+        if self.options.check:
+            args.append("--check")
+        if self.options.diff:
+            args.append("--diff")
+        if self.options.vault_password_file:
+            args += ["--vault-password-file", str(self.options.vault_password_file)]
+        return shlex.join(args)
+
+    def execute(self) -> RunResult:
+        import ansible_runner
+
+        playbook_path = self.project.playbook(self.playbook)
+        run_dir = self.project.run_dir
+        run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        run_dir.chmod(0o700)
+        ident = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ") + "-" + playbook_path.stem
+        collector = _Collector(self.on_event)
+
+        previous_handler = signal.getsignal(signal.SIGINT)
+
+        def on_sigint(signum: int, frame: Any) -> None:
+            self.request_cancel()
+
+        signal.signal(signal.SIGINT, on_sigint)
+        started = time.monotonic()
+        try:
+            runner = ansible_runner.run(
+                private_data_dir=str(run_dir),
+                project_dir=str(self.project.root),
+                playbook=str(playbook_path.relative_to(self.project.root)),
+                inventory=str(self.options.inventory),
+                ident=ident,
+                limit=self.options.limit,
+                tags=self.options.tags,
+                verbosity=self.options.verbosity or None,
+                extravars=self.options.extra_vars or None,
+                cmdline=self._cmdline() or None,
+                envvars={
+                    "ANSIBLE_CONFIG": str(self.project.ansible_cfg),
+                    "ANSIBLE_FORCE_COLOR": "0",
+                    "ANSIBLE_NOCOLOR": "1",
+                },
+                # No plain-text env/ files (extravars, passwords) under the
+                # private data dir, and no stale ones overriding this run.
+                suppress_env_files=True,
+                rotate_artifacts=max(1, self.options.keep_runs),
+                quiet=True,
+                event_handler=collector,
+                cancel_callback=self._should_cancel,
+                settings={"pexpect_timeout": 0.5, "suppress_ansible_output": False},
+            )
+        finally:
+            signal.signal(signal.SIGINT, previous_handler)
+        elapsed = time.monotonic() - started
+        artifact_dir = run_dir / "artifacts" / ident
+        self._restrict(artifact_dir)
+        self.results = collector.results
+        return RunResult(
+            playbook=playbook_path.name,
+            rc=int(runner.rc if runner.rc is not None else 1),
+            status=str(runner.status),
+            elapsed_s=elapsed,
+            recap=collector.recap or collector.counted,
+            failures=collector.failures,
+            artifact_dir=artifact_dir if artifact_dir.exists() else None,
+        )
+
+    @staticmethod
+    def _restrict(artifact_dir: Path) -> None:
+        """Artifacts hold task output: readable by their owner only."""
+        if not artifact_dir.exists():
+            return
+        artifact_dir.parent.chmod(0o700)
+        for path in [artifact_dir, *artifact_dir.rglob("*")]:
+            with contextlib.suppress(OSError):
+                path.chmod(0o700 if path.is_dir() else 0o600)

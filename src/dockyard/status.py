@@ -1,0 +1,158 @@
+"""`dockyard status`: the platform as it is, from playbooks/status.yml, in the
+shape DESIGN.md gives the status JSON."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from dockyard.runner import RunResult
+
+REPORT_TASK = "dockyard: report status"
+HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
+
+
+def _health(container: dict[str, Any]) -> str | None:
+    state = container.get("State")
+    if isinstance(state, dict) and isinstance(state.get("Health"), dict):
+        return state["Health"].get("Status")
+    match = HEALTH.search(str(container.get("Status", "")))
+    if match is None:
+        return None
+    return "starting" if match.group(1) == "health: starting" else match.group(1)
+
+
+def _state(container: dict[str, Any]) -> str:
+    state = container.get("State")
+    if isinstance(state, dict):
+        return str(state.get("Status", "unknown"))
+    if isinstance(state, str) and state:
+        return state
+    status = str(container.get("Status", "")).lower()
+    for word, name in (("up", "running"), ("exited", "exited"), ("created", "created")):
+        if status.startswith(word):
+            return name
+    return "unknown"
+
+
+def _ports_and_urls(container: dict[str, Any], address: str) -> tuple[list[str], list[str]]:
+    ports: list[str] = []
+    urls: list[str] = []
+    seen: set[tuple[str, int, int, str]] = set()
+    for port in container.get("Ports") or []:
+        public = port.get("PublicPort")
+        if not public:
+            continue
+        ip = port.get("IP", "0.0.0.0")
+        private, proto = port.get("PrivatePort"), port.get("Type", "tcp")
+        if ip == "::" and ("0.0.0.0", public, private, proto) in seen:
+            continue  # the IPv6 twin of a 0.0.0.0 binding
+        seen.add((ip, public, private, proto))
+        ports.append(f"{ip}:{public}->{private}/{proto}")
+        # A URL only where this machine can reach the binding.
+        if proto == "tcp" and ip in ("0.0.0.0", "::"):
+            urls.append(f"http://{address}:{public}")
+    return ports, urls
+
+
+def _container(container: dict[str, Any], address: str) -> dict[str, Any]:
+    names = container.get("Names") or [container.get("Name", "?")]
+    ports, urls = _ports_and_urls(container, address)
+    return {
+        "name": str(names[0]).lstrip("/"),
+        "image": container.get("Image", ""),
+        "state": _state(container),
+        "health": _health(container),
+        "ports": ports,
+        "urls": urls,
+    }
+
+
+def _host(report: dict[str, Any] | None) -> dict[str, Any]:
+    if report is None or not report.get("reachable", True):
+        return {
+            "reachable": report is not None and bool(report.get("reachable")),
+            "docker": None,
+            "containers": [],
+            "postgresql": None,
+        }
+    docker_info = report.get("docker")
+    docker = None
+    if report.get("docker_installed"):
+        docker = {
+            "version": (docker_info or {}).get("ServerVersion"),
+            "running": bool(docker_info),
+        }
+    address = str(report.get("address") or "")
+    containers = sorted(
+        (_container(c, address) for c in report.get("containers") or []),
+        key=lambda c: c["name"],
+    )
+    return {
+        "reachable": True,
+        "docker": docker,
+        "containers": containers,
+        "postgresql": report.get("postgresql"),
+    }
+
+
+def build(result: RunResult, hosts: tuple[str, ...], reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    unreachable = {f.host for f in result.failures if f.unreachable}
+    status: dict[str, Any] = {}
+    for host in hosts:
+        if host in unreachable:
+            status[host] = {
+                "reachable": False,
+                "docker": None,
+                "containers": [],
+                "postgresql": None,
+            }
+            continue
+        report = (reports.get(host) or {}).get(REPORT_TASK, {}).get("msg")
+        status[host] = _host(report if isinstance(report, dict) else None)
+    return {"hosts": status}
+
+
+def render(console: Console, status: dict[str, Any]) -> None:
+    for name, host in status["hosts"].items():
+        if not host["reachable"]:
+            console.print(Text.assemble((name, "bold"), ("  unreachable", "bold red")))
+            continue
+        docker = host["docker"]
+        engine = (
+            Text("no Docker", "dim")
+            if docker is None
+            else Text(f"Docker {docker['version']}", "green")
+            if docker["running"]
+            else Text("Docker not running", "red")
+        )
+        parts: list[Any] = [Text.assemble((name, "bold"), "  ", engine)]
+        if host["containers"]:
+            table = Table(box=None, pad_edge=False, show_header=True)
+            for column in ("container", "image", "state", "health", "ports", "urls"):
+                table.add_column(column)
+            for c in host["containers"]:
+                table.add_row(
+                    c["name"],
+                    c["image"],
+                    c["state"],
+                    c["health"] or "-",
+                    "\n".join(c["ports"]) or "-",
+                    "\n".join(c["urls"]) or "-",
+                )
+            parts.append(table)
+        pg = host.get("postgresql")
+        if pg:
+            upstream = f" from {pg['upstream']}" if pg.get("upstream") else ""
+            lag = f", lag {pg.get('lag_bytes', 0)} B / {pg.get('lag_seconds', 0)} s" if pg["role"] == "replica" else ""
+            parts.append(
+                Text(
+                    f"  PostgreSQL {pg.get('version', '?')} {pg['role']}{upstream}"
+                    f" (timeline {pg.get('timeline', '?')}){lag}"
+                )
+            )
+        console.print(Group(*parts))

@@ -1,0 +1,351 @@
+"""The dockyard CLI against real ansible-runner runs of small localhost
+playbooks (tests/data/cli_project), with the project's real validate.yml,
+status.yml and roles linked in."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+from support import REPO_ROOT
+
+DATA = REPO_ROOT / "tests" / "data"
+RECAP_COUNTS = {
+    "type": "object",
+    "required": ["ok", "changed", "failed", "unreachable", "skipped"],
+    "properties": {k: {"type": "integer", "minimum": 0} for k in ("ok", "changed", "failed", "unreachable", "skipped")},
+}
+RUN_SCHEMA = {
+    "type": "object",
+    "required": ["ok", "rc", "playbook", "elapsed_s", "recap", "failures"],
+    "additionalProperties": False,
+    "properties": {
+        "ok": {"type": "boolean"},
+        "rc": {"type": "integer"},
+        "playbook": {"type": "string"},
+        "elapsed_s": {"type": "number", "minimum": 0},
+        "recap": {"type": "object", "additionalProperties": RECAP_COUNTS},
+        "failures": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["host", "task", "message"],
+                "additionalProperties": False,
+                "properties": {k: {"type": "string"} for k in ("host", "task", "message")},
+            },
+        },
+    },
+}
+STATUS_SCHEMA = {
+    "type": "object",
+    "required": ["hosts"],
+    "additionalProperties": False,
+    "properties": {
+        "hosts": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["reachable", "docker", "containers", "postgresql"],
+                "additionalProperties": False,
+                "properties": {
+                    "reachable": {"type": "boolean"},
+                    "docker": {
+                        "oneOf": [
+                            {"type": "null"},
+                            {
+                                "type": "object",
+                                "required": ["version", "running"],
+                                "properties": {
+                                    "version": {"type": ["string", "null"]},
+                                    "running": {"type": "boolean"},
+                                },
+                            },
+                        ]
+                    },
+                    "containers": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["name", "image", "state", "health", "ports", "urls"],
+                            "properties": {
+                                "name": {"type": "string"},
+                                "image": {"type": "string"},
+                                "state": {"type": "string"},
+                                "health": {"type": ["string", "null"]},
+                                "ports": {"type": "array", "items": {"type": "string"}},
+                                "urls": {"type": "array", "items": {"type": "string"}},
+                            },
+                        },
+                    },
+                    "postgresql": {"type": ["object", "null"]},
+                },
+            },
+        }
+    },
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    shutil.copytree(DATA / "cli_project", root)
+    (root / "roles").symlink_to(REPO_ROOT / "roles")
+    for name in ("validate.yml", "status.yml"):
+        (root / "playbooks" / name).symlink_to(REPO_ROOT / "playbooks" / name)
+    shutil.copy(REPO_ROOT / "ansible.cfg", root / "ansible.cfg")
+    return root
+
+
+def dockyard(project: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 300):
+    full_env = {**os.environ, "DOCKYARD_HOME": str(project), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "dockyard", *args],
+        cwd=project,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def inventory(project: Path) -> str:
+    return str(project / "inventory")
+
+
+def test_progress_lines_for_each_task_on_a_non_terminal(project: Path) -> None:
+    result = dockyard(project, "up", "-i", inventory(project))
+    assert result.returncode == 0, result.stderr
+    for task in ("First quick task", "Second quick task that changes", "Third quick task"):
+        assert re.search(rf"^\[\d\d:\d\d\.\d\]   TASK {task}$", result.stderr, re.M), result.stderr
+    assert re.search(r"^\[\d\d:\d\d\.\d\]     changed: local1$", result.stderr, re.M)
+    # The recap table and the verdict on stdout; no terminal redraw codes in a pipe.
+    assert "local1" in result.stdout and "site.yml ok in" in result.stdout
+    assert "\x1b[" not in result.stdout + result.stderr
+
+
+def test_json_output_is_one_object_matching_the_schema(project: Path) -> None:
+    result = dockyard(project, "up", "-i", inventory(project), "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)  # the whole of stdout is one object
+    jsonschema.validate(payload, RUN_SCHEMA)
+    assert payload["ok"] is True and payload["rc"] == 0 and payload["playbook"] == "site.yml"
+    assert payload["recap"]["local1"] == {"ok": 3, "changed": 1, "failed": 0, "unreachable": 0, "skipped": 0}
+    assert payload["failures"] == []
+
+
+def test_failure_report_and_exit_code_1(project: Path) -> None:
+    result = dockyard(project, "docker", "-i", inventory(project))
+    assert result.returncode == 1
+    assert "FAILED local1  task: Deliberately failing task" in result.stdout
+    # The useful end of stderr, not the whole noise.
+    assert "disk quota exceeded on /srv/data" in result.stdout
+    assert "Run artifacts: " in result.stdout
+    artifacts = Path(result.stdout.split("Run artifacts: ")[1].split()[0])
+    assert (artifacts / "stdout").is_file()
+    as_json = dockyard(project, "docker", "-i", inventory(project), "--json")
+    assert as_json.returncode == 1
+    payload = json.loads(as_json.stdout)
+    jsonschema.validate(payload, RUN_SCHEMA)
+    assert payload["ok"] is False
+    assert payload["failures"][0]["task"] == "Deliberately failing task"
+    assert "disk quota exceeded" in payload["failures"][0]["message"]
+
+
+def test_validate_refuses_a_broken_inventory_with_exit_2(project: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        "all:\n  vars:\n    ansible_connection: local\n  children:\n"
+        "    app_hosts:\n      hosts:\n        web7:\n"
+        "    postgresql_primary:\n      hosts:\n        pg1:\n        pg2:\n"
+        "    postgresql_replicas:\n      hosts:\n        pg3:\n"
+    )
+    result = dockyard(project, "validate", "-i", str(broken))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "web7 is in app_hosts but not in docker_hosts" in result.stdout
+    assert "postgresql_primary must hold exactly one host" in result.stdout
+    assert "bad input: nothing was changed" in result.stdout
+
+
+def test_validate_passes_a_good_inventory(project: Path) -> None:
+    result = dockyard(project, "validate", "-i", inventory(project))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Every check passed" in result.stdout
+
+
+def test_validate_checks_role_variables(project: Path) -> None:
+    result = dockyard(project, "validate", "-i", inventory(project), "-e", "docker_engine_source=snap")
+    assert result.returncode == 2
+    assert "docker_engine_source must be one of: official, distro" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--limit", "nosuchhost"], "--limit nosuchhost matches no host"),
+        (["-e", "novalue"], "use KEY=VALUE"),
+    ],
+    ids=["unknown-limit", "bad-extra-vars"],
+)
+def test_bad_arguments_exit_2(project: Path, args: list[str], message: str) -> None:
+    result = dockyard(project, "up", "-i", inventory(project), *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert not (project / ".dockyard").exists(), "nothing may run on bad input"
+
+
+def test_unreadable_inventory_exits_2(project: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("all:\n  hosts: [this is: not: valid\n")
+    result = dockyard(project, "up", "-i", str(bad))
+    assert result.returncode == 2
+    assert f"Cannot read inventory {bad}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_no_lab_yet_exits_2(project: Path) -> None:
+    result = dockyard(project, "status", "--json")
+    assert result.returncode == 2
+    payload = json.loads(result.stdout)
+    assert payload["ok"] is False and "dockyard lab up" in payload["error"]
+
+
+def test_missing_docker_for_the_lab(project: Path, tmp_path: Path) -> None:
+    empty_path = tmp_path / "bin"
+    empty_path.mkdir()
+    result = dockyard(project, "lab", "up", env={"PATH": str(empty_path)})
+    assert result.returncode == 2
+    assert "The lab needs Docker on this machine" in result.stderr
+
+
+def _vault_setup(project: Path, tmp_path: Path) -> tuple[str, str, Path]:
+    replication_password = "ReplPass-5b1f0c2e9d7a4e11"
+    token = "VaultedToken-8c3d2a7f6e5b4c19"
+    password_file = tmp_path / "vault-pass"
+    password_file.write_text("correct horse battery staple\n")
+    group_vars = project / "inventory" / "group_vars" / "all"
+    (group_vars / "secrets.yml").write_text(f"postgresql_replication_password: {replication_password}\n")
+    vault_file = group_vars / "vault.yml"
+    vault_file.write_text(f"vaulted_api_token: {token}\n")
+    subprocess.run(
+        ["ansible-vault", "encrypt", "--vault-password-file", str(password_file), str(vault_file)],
+        check=True,
+        capture_output=True,
+    )
+    assert token not in vault_file.read_text()
+    return replication_password, token, password_file
+
+
+def test_missing_vault_password_exits_2(project: Path, tmp_path: Path) -> None:
+    _vault_setup(project, tmp_path)
+    result = dockyard(project, "replication", "-i", inventory(project))
+    assert result.returncode == 2
+    assert "holds vault-encrypted data: pass --vault-password-file" in result.stderr
+
+
+def test_secrets_appear_in_no_output_and_no_artifact(project: Path, tmp_path: Path) -> None:
+    replication_password, token, password_file = _vault_setup(project, tmp_path)
+    secret_dir = tmp_path / "written"
+    secret_dir.mkdir()
+    outputs = []
+    for extra in ([], ["-vvv"], ["--json"]):
+        result = dockyard(
+            project,
+            "replication",
+            "-i",
+            inventory(project),
+            "-e",
+            f"secret_dir={secret_dir}",
+            *extra,
+            env={"DOCKYARD_VAULT_PASSWORD_FILE": str(password_file)},
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        outputs.append(result.stdout + result.stderr)
+    # The tasks really used both secrets...
+    assert (secret_dir / "replication").read_text() == replication_password
+    assert (secret_dir / "token").read_text() == token
+    # ...and neither they nor the vault password show anywhere.
+    needles = [replication_password, token, "correct horse battery staple"]
+    for output in outputs:
+        for needle in needles:
+            assert needle not in output
+    run_dir = project / ".dockyard"
+    files = [p for p in run_dir.rglob("*") if p.is_file()]
+    assert files, "the runs left no artifacts to check"
+    for path in files:
+        content = path.read_bytes()
+        for needle in needles:
+            assert needle.encode() not in content, f"{needle} leaked into {path}"
+    assert not (run_dir / "env").exists(), "runner must not write env/ files"
+
+
+def test_artifacts_are_private_and_rotated(project: Path) -> None:
+    for _ in range(3):
+        result = dockyard(project, "up", "-i", inventory(project), env={"DOCKYARD_KEEP_RUNS": "2"})
+        assert result.returncode == 0, result.stderr
+    artifacts = project / ".dockyard" / "artifacts"
+    runs = [p for p in artifacts.iterdir() if p.is_dir()]
+    assert len(runs) == 2
+    assert (project / ".dockyard").stat().st_mode & 0o777 == 0o700
+    for run in runs:
+        assert run.stat().st_mode & 0o777 == 0o700
+        for path in run.rglob("*"):
+            assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
+
+
+def _sleepers() -> list[str]:
+    ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return [line for line in ps.splitlines() if "sleep 93.7" in line and "ps -eo" not in line]
+
+
+def test_ctrl_c_cancels_reports_and_exits_130(project: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dockyard", "services", "-i", inventory(project)],
+        cwd=project,
+        env={**os.environ, "DOCKYARD_HOME": str(project)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not _sleepers() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _sleepers(), "the long task never started"
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stdout + stderr
+    assert time.monotonic() - started < 10
+    assert "Cancelled" in stdout
+    assert "TASK Long task to interrupt" in stderr
+    time.sleep(0.5)
+    assert _sleepers() == [], "the cancelled run left processes behind"
+
+
+def test_status_json_matches_the_schema(project: Path) -> None:
+    result = dockyard(project, "status", "-i", inventory(project), "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    payload = json.loads(result.stdout)
+    jsonschema.validate(payload, STATUS_SCHEMA)
+    assert payload["hosts"]["local1"]["reachable"] is True
+
+
+def test_status_marks_unreachable_hosts(project: Path, tmp_path: Path) -> None:
+    inv = tmp_path / "gone.yml"
+    inv.write_text(
+        "all:\n  hosts:\n    gone1:\n      ansible_connection: community.docker.docker\n"
+        "      ansible_host: dockyard-no-such-container\n"
+    )
+    result = dockyard(project, "status", "-i", str(inv), "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    payload = json.loads(result.stdout)
+    jsonschema.validate(payload, STATUS_SCHEMA)
+    assert payload["hosts"]["gone1"]["reachable"] is False
