@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from support import LAB_IMAGE, Host, systemd_host
 
 

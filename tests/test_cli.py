@@ -16,6 +16,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+
 from support import REPO_ROOT
 
 DATA = REPO_ROOT / "tests" / "data"
@@ -130,6 +131,13 @@ def test_progress_lines_for_each_task_on_a_non_terminal(project: Path) -> None:
     # The recap table and the verdict on stdout; no terminal redraw codes in a pipe.
     assert "local1" in result.stdout and "site.yml ok in" in result.stdout
     assert "\x1b[" not in result.stdout + result.stderr
+
+
+def test_verbose_shows_ansible_output(project: Path) -> None:
+    result = dockyard(project, "up", "-i", inventory(project), "-v")
+    assert result.returncode == 0, result.stderr
+    assert "TASK [First quick task]" in result.stderr
+    assert '"msg": "first"' in result.stderr
 
 
 def test_json_output_is_one_object_matching_the_schema(project: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from support import Host, recap_changed, run_playbook, systemd_host
 
 OS_RELEASES = {

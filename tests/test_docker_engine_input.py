@@ -8,6 +8,7 @@ the host was not touched (no /etc/docker, no engine, no group change).
 from __future__ import annotations
 
 import pytest
+
 from support import Host, recap_changed, run_playbook
 
 BAD_INPUTS = {

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from support import REPO_ROOT, recap_changed, run_playbook
 
 LAB = "dockyard-pytest"

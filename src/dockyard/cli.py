@@ -186,7 +186,7 @@ def cmd_lab_up(args: argparse.Namespace, consoles: Consoles) -> int:
     if not lab.image_exists():
         consoles.err.print(f"Building the lab image {lab.lab_image()} (first time only, about a minute)")
         lab.build_image(project)
-    options = _options(args, lab.control_inventory(project), {"lab_replicas": args.replicas})
+    options = _options(args, lab.control_inventory(project), {**lab.lab_vars(project), "lab_replicas": args.replicas})
     result, _ = _run(consoles, project, "lab.yml", options, "lab up")
     code = _finish(args, consoles, result)
     if code == EXIT_OK and not args.json:
@@ -201,7 +201,7 @@ def cmd_lab_up(args: argparse.Namespace, consoles: Consoles) -> int:
 def cmd_lab_down(args: argparse.Namespace, consoles: Consoles) -> int:
     project = Project.locate()
     lab.check_docker()
-    options = _options(args, lab.control_inventory(project), {"lab_state": "absent"})
+    options = _options(args, lab.control_inventory(project), {**lab.lab_vars(project), "lab_state": "absent"})
     result, _ = _run(consoles, project, "lab.yml", options, "lab down")
     return _finish(args, consoles, result)
 

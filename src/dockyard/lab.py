@@ -13,12 +13,26 @@ from dockyard.errors import BadInput, DockyardError
 from dockyard.project import Project
 
 LAB_IMAGE_ENV = "DOCKYARD_LAB_IMAGE"
+# A second lab beside the default one (tests do this) needs its own name and
+# subnet; the default lab leaves both to playbooks/lab.yml.
+LAB_NAME_ENV = "DOCKYARD_LAB_NAME"
+LAB_SUBNET_ENV = "DOCKYARD_LAB_SUBNET"
 DEFAULT_LAB_IMAGE = "dockyard-lab:latest"
 MAX_REPLICAS = 8
 
 
 def lab_image() -> str:
     return os.environ.get(LAB_IMAGE_ENV, DEFAULT_LAB_IMAGE)
+
+
+def lab_vars(project: Project) -> dict[str, str]:
+    """Variables of playbooks/lab.yml that the CLI decides."""
+    values = {"lab_inventory_dir": str(project.lab_inventory)}
+    if name := os.environ.get(LAB_NAME_ENV):
+        values["lab_name"] = name
+    if subnet := os.environ.get(LAB_SUBNET_ENV):
+        values["lab_subnet"] = subnet
+    return values
 
 
 def control_inventory(project: Project) -> Path:

@@ -1,0 +1,81 @@
+"""`dockyard lab up && dockyard up && dockyard status`, then `dockyard lab down`,
+for real: a lab of its own (name, subnet, inventory), Docker Engine installed
+on its app host, nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support import REPO_ROOT
+
+LAB = "dockyard-clitest"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("cli-lab") / "project"
+    root.mkdir()
+    for name in ("roles", "playbooks", "ansible.cfg", "scripts"):
+        (root / name).symlink_to(REPO_ROOT / name)
+    (root / "inventory").mkdir()
+    (root / "inventory" / "localhost.yml").symlink_to(REPO_ROOT / "inventory" / "localhost.yml")
+    yield root
+    dockyard(root, "lab", "down")
+
+
+def dockyard(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DOCKYARD_HOME": str(project),
+        "DOCKYARD_LAB_NAME": LAB,
+        "DOCKYARD_LAB_SUBNET": "192.168.233.0/24",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "dockyard", *args], cwd=project, env=env, capture_output=True, text=True, timeout=900
+    )
+
+
+def labelled(kind: str) -> list[str]:
+    argv = ["docker", kind, "ls", "--filter", f"label=org.dockyard.lab={LAB}", "--format", "{{.Name}}"]
+    if kind == "container":
+        argv.insert(3, "-a")
+        argv[-1] = "{{.Names}}"
+    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split()
+
+
+def test_lab_up_up_status_down(project: Path) -> None:
+    up = dockyard(project, "lab", "up", "--replicas", "1")
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert "Lab is up: app1, db1, db2" in up.stdout
+    assert (project / "inventory" / "lab" / "hosts.yml").is_file()
+
+    deploy = dockyard(project, "up", "--json")
+    assert deploy.returncode == 0, deploy.stdout + deploy.stderr
+    result = json.loads(deploy.stdout)
+    assert result["ok"] is True and result["playbook"] == "site.yml"
+    assert result["recap"]["app1"]["changed"] > 0
+
+    status = dockyard(project, "status", "--json")
+    assert status.returncode == 0, status.stdout + status.stderr
+    hosts = json.loads(status.stdout)["hosts"]
+    assert sorted(hosts) == ["app1", "db1", "db2"]
+    assert hosts["app1"]["reachable"] and hosts["app1"]["docker"]["running"]
+    assert hosts["app1"]["docker"]["version"]
+    assert hosts["db1"]["docker"] is None
+
+    table = dockyard(project, "status")
+    assert table.returncode == 0
+    assert "app1  Docker " in table.stdout
+
+    down = dockyard(project, "lab", "down")
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert labelled("container") == []
+    assert labelled("volume") == []
+    assert labelled("network") == []
+    assert not (project / "inventory" / "lab").exists()
