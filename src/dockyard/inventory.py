@@ -19,7 +19,6 @@ class Inventory:
     path: Path
     hosts: tuple[str, ...]
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    has_vault_data: bool = False
     manager: Any = field(default=None, repr=False, compare=False)
 
     def check_limit(self, limit: str | None) -> None:
@@ -65,7 +64,8 @@ def _inventory_files(path: Path) -> list[Path]:
     return files
 
 
-def _holds_vault_data(path: Path) -> bool:
+def holds_vault_data(path: Path) -> bool:
+    """Whether the inventory or its group_vars/host_vars hold vault data."""
     for file in _inventory_files(path):
         try:
             with file.open("rb") as stream:
@@ -100,6 +100,5 @@ def load(path: Path) -> Inventory:
         path=path,
         hosts=hosts,
         groups=groups,
-        has_vault_data=_holds_vault_data(path),
         manager=manager,
     )

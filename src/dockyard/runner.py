@@ -6,7 +6,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+import shutil
 import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from dockyard.errors import BadInput, DockyardError
 from dockyard.project import Project
 
 EventHandler = Callable[[dict[str, Any]], None]
@@ -130,6 +133,15 @@ def condense_failure(event_data: dict[str, Any], max_lines: int = 6) -> str:
     return "\n".join(lines)
 
 
+def search_path() -> str:
+    """PATH with this Python's bin directory first, so that the venv's
+    ansible-playbook runs even when the venv is not activated."""
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    if shutil.which("ansible-playbook", path=path) is None:
+        raise DockyardError("ansible-playbook is not installed: run scripts/bootstrap.sh or pip install dockyard.")
+    return path
+
+
 def _descendants(root: int) -> list[int]:
     """Every process below root, deepest first (Linux /proc)."""
     children: dict[int, list[int]] = {}
@@ -192,6 +204,7 @@ class _Collector:
         # Counted from results as they come, for runs cut short before Ansible
         # reports its own stats (a cancelled run).
         self.counted: dict[str, dict[str, int]] = {}
+        self.plays_started = 0
 
     def _count(self, kind: str, data: dict[str, Any]) -> None:
         outcome = {
@@ -213,6 +226,8 @@ class _Collector:
         kind = event.get("event", "")
         data = event.get("event_data") or {}
         self._count(kind, data)
+        if kind == "playbook_on_play_start":
+            self.plays_started += 1
         if kind == "runner_on_failed" and not data.get("ignore_errors"):
             self.failures.append(
                 HostFailure(
@@ -320,6 +335,10 @@ class PlaybookRun:
                     "ANSIBLE_CONFIG": str(self.project.ansible_cfg),
                     "ANSIBLE_FORCE_COLOR": "0",
                     "ANSIBLE_NOCOLOR": "1",
+                    "PATH": search_path(),
+                    # An inventory Ansible cannot parse stops the run instead of
+                    # running against no hosts and reporting success.
+                    "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
                 },
                 # No plain-text env/ files (extravars, passwords) under the
                 # private data dir, and no stale ones overriding this run.
@@ -336,6 +355,8 @@ class PlaybookRun:
         artifact_dir = run_dir / "artifacts" / ident
         self._restrict(artifact_dir)
         self.results = collector.results
+        if runner.status == "failed" and collector.plays_started == 0:
+            raise BadInput(self._startup_error(runner, playbook_path.name))
         return RunResult(
             playbook=playbook_path.name,
             rc=int(runner.rc if runner.rc is not None else 1),
@@ -345,6 +366,19 @@ class PlaybookRun:
             failures=collector.failures,
             artifact_dir=artifact_dir if artifact_dir.exists() else None,
         )
+
+    def _startup_error(self, runner: Any, playbook: str) -> str:
+        """ansible-playbook stopped before its first play: its own words."""
+        try:
+            output = runner.stdout.read()
+        except (OSError, AttributeError):
+            output = ""
+        lines = [line.strip() for line in output.splitlines() if line.strip()]
+        flagged = [line for line in lines if line.startswith(("[ERROR]", "[WARNING]", "Origin:"))]
+        detail = " ".join((flagged or lines)[:4]) or "no output"
+        if "inventory" in output.lower():
+            return f"Cannot read inventory {self.options.inventory}: {detail}"
+        return f"{playbook} stopped before its first play (nothing was changed): {detail}"
 
     @staticmethod
     def _restrict(artifact_dir: Path) -> None:
