@@ -52,13 +52,18 @@ phase_done
 
 current_phase="lab hosts"
 phase "$current_phase"
-ansible-playbook playbooks/lab.yml -e "lab_replicas=$replicas"
+dockyard lab up --replicas "$replicas"
 phase_done
 
-current_phase="platform deployment (playbooks/site.yml)"
+current_phase="platform deployment (dockyard up)"
 phase "$current_phase"
-ansible-playbook -i inventory/lab playbooks/site.yml
+dockyard up
 phase_done
 
-log "the lab is up: inventory in inventory/lab/, hosts: $(docker ps --filter label=org.dockyard.lab=dockyard --format '{{.Names}}' | sort | tr '\n' ' ')"
-log "tear it down with: ansible-playbook playbooks/lab.yml -e lab_state=absent"
+current_phase="status"
+phase "$current_phase"
+dockyard status
+phase_done
+
+log "the lab is up; inventory in inventory/lab/. Use .venv/bin/dockyard (or . .venv/bin/activate)."
+log "tear it down with: dockyard lab down"

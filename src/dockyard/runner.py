@@ -41,6 +41,7 @@ RECAP_KEYS = {
     "skipped": "skipped",
 }
 DEFAULT_KEEP_RUNS = 10
+REPORT_TASK_PREFIX = "Dockyard report:"
 
 
 @dataclass
@@ -248,10 +249,10 @@ class _Collector:
                 )
             )
         elif kind == "runner_on_ok":
-            # Results of tasks named "dockyard: report ..." carry data for the
+            # Results of tasks named "Dockyard report: ..." carry data for the
             # CLI itself (status.yml); everything else is not kept.
             task = data.get("task", "")
-            if task.startswith("dockyard: report"):
+            if task.startswith(REPORT_TASK_PREFIX):
                 self.results.setdefault(data.get("host", "?"), {})[task] = data.get("res", {})
         elif kind == "playbook_on_stats":
             self.recap = self._recap(data)

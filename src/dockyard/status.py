@@ -12,7 +12,7 @@ from rich.text import Text
 
 from dockyard.runner import RunResult
 
-REPORT_TASK = "dockyard: report status"
+REPORT_TASK = "Dockyard report: status"
 HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 
 
