@@ -240,6 +240,7 @@ def _vault_setup(project: Path, tmp_path: Path) -> tuple[str, str, Path]:
     password_file = tmp_path / "vault-pass"
     password_file.write_text("correct horse battery staple\n")
     group_vars = project / "inventory" / "group_vars" / "all"
+    group_vars.mkdir(parents=True, exist_ok=True)  # git keeps no empty directory
     (group_vars / "secrets.yml").write_text(f"postgresql_replication_password: {replication_password}\n")
     vault_file = group_vars / "vault.yml"
     vault_file.write_text(f"vaulted_api_token: {token}\n")
