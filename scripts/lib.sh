@@ -78,3 +78,24 @@ ensure_venv() {
 ensure_lab_image() {
   "$DOCKYARD_ROOT/scripts/build-lab-image.sh"
 }
+
+# Tiny images for the tests (busybox, about 1 MB): no registry is needed.
+# dockyard-test/busybox:latest serves /www on port 80 with its httpd;
+# :broken runs but never serves, so its health check fails (rollback tests).
+ensure_test_images() {
+  if docker image inspect dockyard-test/busybox:latest dockyard-test/busybox:broken >/dev/null 2>&1; then
+    return 0
+  fi
+  ensure_apt_packages busybox-static
+  local root
+  root=$(mktemp -d)
+  mkdir -p "$root/bin" "$root/www" "$root/tmp"
+  cp /bin/busybox "$root/bin/busybox"
+  ln -s busybox "$root/bin/sh"
+  echo "dockyard-ok" > "$root/www/index.html"
+  tar -C "$root" -c . | docker import \
+    -c 'CMD ["/bin/busybox", "httpd", "-f", "-p", "80", "-h", "/www"]' - dockyard-test/busybox:latest >/dev/null
+  tar -C "$root" -c . | docker import \
+    -c 'CMD ["/bin/busybox", "sleep", "86400"]' - dockyard-test/busybox:broken >/dev/null
+  rm -rf "$root"
+}
