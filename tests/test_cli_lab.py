@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ LAB = "dockyard-clitest"
 def project(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("cli-lab") / "project"
     root.mkdir()
-    for name in ("roles", "playbooks", "ansible.cfg", "scripts"):
+    for name in ("roles", "playbooks", "ansible.cfg", "scripts", "services"):
         (root / name).symlink_to(REPO_ROOT / name)
     (root / "inventory").mkdir()
     (root / "inventory" / "localhost.yml").symlink_to(REPO_ROOT / "inventory" / "localhost.yml")
@@ -68,6 +69,18 @@ def test_lab_up_up_status_down(project: Path) -> None:
     assert hosts["app1"]["reachable"] and hosts["app1"]["docker"]["running"]
     assert hosts["app1"]["docker"]["version"]
     assert hosts["db1"]["docker"] is None
+
+    # The sample services run on app1; the gateway's URL works from here, and
+    # without PostgreSQL the api says its database is unavailable.
+    containers = {c["name"]: c for c in hosts["app1"]["containers"]}
+    assert containers["api"]["state"] == "running" and containers["api"]["health"] == "healthy"
+    gateway = containers["gateway"]
+    assert gateway["health"] == "healthy"
+    assert gateway["ports"] == ["0.0.0.0:8080->8080/tcp"]
+    url = gateway["urls"][0]
+    with urllib.request.urlopen(f"{url}/api/health", timeout=10) as response:
+        health = json.load(response)
+    assert health["status"] == "ok" and health["database"] == "unavailable"
 
     table = dockyard(project, "status")
     assert table.returncode == 0

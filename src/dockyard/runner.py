@@ -193,6 +193,21 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _unrescued(failures: list[HostFailure], recap: dict[str, dict[str, int]]) -> list[HostFailure]:
+    """Drop failures a block's rescue dealt with. Ansible reports them like any
+    other, but its stats count only the failures that stood; those are the
+    last ones of each host."""
+    if not recap:
+        return failures
+    kept: list[HostFailure] = []
+    for host in dict.fromkeys(f.host for f in failures):
+        mine = [f for f in failures if f.host == host and not f.unreachable]
+        standing = recap.get(host, {}).get("failed", len(mine))
+        kept.extend(mine[len(mine) - standing :] if standing else [])
+        kept.extend(f for f in failures if f.host == host and f.unreachable)
+    return kept
+
+
 class _Collector:
     """Keeps what the result needs from the event stream, then passes each
     event on to the display."""
@@ -364,7 +379,7 @@ class PlaybookRun:
             status=str(runner.status),
             elapsed_s=elapsed,
             recap=collector.recap or collector.counted,
-            failures=collector.failures,
+            failures=_unrescued(collector.failures, collector.recap),
             artifact_dir=artifact_dir if artifact_dir.exists() else None,
         )
 
