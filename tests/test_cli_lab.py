@@ -82,6 +82,12 @@ def test_lab_up_up_status_down(project: Path) -> None:
         health = json.load(response)
     assert health["status"] == "ok" and health["database"] == "unavailable"
 
+    # The whole stack re-run: nothing changes (no rebuild, no recreate).
+    again = dockyard(project, "up", "--json")
+    assert again.returncode == 0, again.stdout + again.stderr
+    recap = json.loads(again.stdout)["recap"]
+    assert all(counts["changed"] == 0 for counts in recap.values()), recap
+
     table = dockyard(project, "status")
     assert table.returncode == 0
     assert "app1  Docker " in table.stdout

@@ -32,6 +32,19 @@ def test_daemon_json_holds_merged_options(host):
     assert config["live-restore"] is True
     assert config["labels"] == ["dockyard.test=reloaded"]
     assert config["default-address-pools"] == [{"base": "172.16.0.0/12", "size": 24}]
+    assert config["hosts"] == ["unix:///var/run/docker.sock", "tcp://127.0.0.1:2375"]
+
+
+def test_hosts_in_daemon_json_replace_the_units_socket_flag(host):
+    dropin = host.file("/etc/systemd/system/docker.service.d/dockyard-hosts.conf")
+    assert dropin.exists
+    assert "ExecStart=\n" in dropin.content_string
+    assert "-H fd://" not in dropin.content_string
+    exec_start = host.check_output("systemctl show --property ExecStart docker")
+    assert "-H fd://" not in exec_start
+    # Both listening addresses of daemon.json answer.
+    assert host.check_output("curl -fsS --max-time 3 http://127.0.0.1:2375/_ping") == "OK"
+    assert host.run("docker version --format '{{.Server.Version}}'").rc == 0
 
 
 def test_running_daemon_uses_the_config(host):
