@@ -16,6 +16,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from dockyard.runner import add_outcome, result_outcome
+
 COUNTERS = ("ok", "changed", "failed", "unreachable", "skipped")
 STYLES = {
     "ok": "green",
@@ -91,19 +93,10 @@ class Progress:
     def _count(self, kind: str, data: dict[str, Any]) -> None:
         host = data.get("host", "?")
         counts = self.hosts.setdefault(host, HostCounts())
-        outcome = {
-            "runner_on_ok": "ok",
-            "runner_on_failed": "failed",
-            "runner_on_skipped": "skipped",
-            "runner_on_unreachable": "unreachable",
-        }.get(kind)
+        outcome = result_outcome(kind, data)
         if outcome is None:
             return
-        if outcome == "ok" and (data.get("res") or {}).get("changed"):
-            outcome = "changed"
-        if outcome == "failed" and data.get("ignore_errors"):
-            outcome = "ok"
-        counts.counts[outcome] += 1
+        add_outcome(counts.counts, outcome)
         counts.last_task = data.get("task", "")
         if not self.live_mode and not self.verbosity and outcome in ("changed", "failed", "unreachable"):
             self._line(f"    {outcome}: {host}")

@@ -143,6 +143,33 @@ def search_path() -> str:
     return path
 
 
+RESULT_EVENTS = {
+    "runner_on_ok": "ok",
+    "runner_on_failed": "failed",
+    "runner_on_skipped": "skipped",
+    "runner_on_unreachable": "unreachable",
+}
+
+
+def result_outcome(kind: str, data: dict[str, Any]) -> str | None:
+    """ok, changed, failed, skipped or unreachable for a host's task result
+    event; None for other events. Ignored failures count as ok, as Ansible
+    counts them."""
+    outcome = RESULT_EVENTS.get(kind)
+    if outcome == "failed" and data.get("ignore_errors"):
+        return "ok"
+    if outcome == "ok" and (data.get("res") or {}).get("changed"):
+        return "changed"
+    return outcome
+
+
+def add_outcome(counts: dict[str, int], outcome: str) -> None:
+    """Count like Ansible's recap: a changed result is also an ok one."""
+    counts["ok" if outcome == "changed" else outcome] += 1
+    if outcome == "changed":
+        counts["changed"] += 1
+
+
 def _descendants(root: int) -> list[int]:
     """Every process below root, deepest first (Linux /proc)."""
     children: dict[int, list[int]] = {}
@@ -223,20 +250,11 @@ class _Collector:
         self.plays_started = 0
 
     def _count(self, kind: str, data: dict[str, Any]) -> None:
-        outcome = {
-            "runner_on_ok": "ok",
-            "runner_on_failed": "failed",
-            "runner_on_skipped": "skipped",
-            "runner_on_unreachable": "unreachable",
-        }.get(kind)
+        outcome = result_outcome(kind, data)
         if outcome is None:
             return
-        if outcome == "failed" and data.get("ignore_errors"):
-            outcome = "ok"
         counts = self.counted.setdefault(data.get("host", "?"), dict.fromkeys(RECAP_KEYS.values(), 0))
-        counts[outcome] += 1
-        if outcome == "ok" and (data.get("res") or {}).get("changed"):
-            counts["changed"] += 1
+        add_outcome(counts, outcome)
 
     def __call__(self, event: dict[str, Any]) -> bool:
         kind = event.get("event", "")
