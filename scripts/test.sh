@@ -47,8 +47,8 @@ step() {  # step NAME COMMAND...: one check, counted once
 }
 
 run_lint() {
-  step "ruff" ruff check src tests scripts molecule
-  step "ruff format" ruff format --check src tests scripts molecule
+  step "ruff" ruff check src tests scripts molecule roles playbooks
+  step "ruff format" ruff format --check src tests scripts molecule roles playbooks
   step "yamllint" yamllint -s .
   step "ansible-lint" ansible-lint --profile production --offline
 }

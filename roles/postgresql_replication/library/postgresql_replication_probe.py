@@ -1,0 +1,105 @@
+#!/usr/bin/python
+"""What a host's PostgreSQL cluster looks like, in one round trip: the role
+reads a dozen facts on every run, and over slow connections one module call
+costs far less than a dozen."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: postgresql_replication_probe
+short_description: Report the state of a PostgreSQL cluster on a Debian-family host
+description:
+  - Reads, without changing anything, whether PostgreSQL and psycopg2 are
+    installed, whether the cluster's configuration and data directory exist,
+    what the data directory holds (standby.signal, Dockyard's fresh-initdb
+    marker), its control data (system identifier, data checksums) and whether
+    its systemd service is active.
+options:
+  version:
+    description: Major version, e.g. "15".
+    type: str
+    required: true
+  cluster:
+    description: Cluster name, e.g. main.
+    type: str
+    required: true
+  marker:
+    description: File name of the fresh-initdb marker.
+    type: str
+    required: true
+"""
+
+RETURN = r"""
+installed: {description: The server binaries and psycopg2 are present., type: bool, returned: always}
+config_exists: {description: postgresql.conf of the cluster exists., type: bool, returned: always}
+data_exists: {description: The data directory holds PG_VERSION., type: bool, returned: always}
+standby_signal: {description: The data directory holds standby.signal., type: bool, returned: always}
+fresh: {description: The data directory holds the fresh-initdb marker., type: bool, returned: always}
+system_identifier: {description: Database system identifier, empty if unknown., type: str, returned: always}
+checksums: {description: Data page checksums are on., type: bool, returned: always}
+cluster_state: {description: pg_controldata's cluster state, empty if unknown., type: str, returned: always}
+service_active: {description: The cluster's systemd service is active., type: bool, returned: always}
+"""
+
+import importlib.util
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def controldata(module: AnsibleModule, bin_dir: str, data_dir: str) -> dict[str, str]:
+    rc, out, err = module.run_command(
+        [os.path.join(bin_dir, "pg_controldata"), data_dir], environ_update={"LC_ALL": "C"}
+    )
+    if rc != 0:
+        module.fail_json(msg=f"pg_controldata {data_dir} failed: {err.strip() or out.strip()}")
+    values = {}
+    for line in out.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            values[key.strip()] = value.strip()
+    return values
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "version": {"type": "str", "required": True},
+            "cluster": {"type": "str", "required": True},
+            "marker": {"type": "str", "required": True},
+        },
+        supports_check_mode=True,
+    )
+    version, cluster = module.params["version"], module.params["cluster"]
+    bin_dir = f"/usr/lib/postgresql/{version}/bin"
+    data_dir = f"/var/lib/postgresql/{version}/{cluster}"
+    config_dir = f"/etc/postgresql/{version}/{cluster}"
+
+    installed = os.path.exists(os.path.join(bin_dir, "postgres")) and importlib.util.find_spec("psycopg2") is not None
+    data_exists = os.path.exists(os.path.join(data_dir, "PG_VERSION"))
+    control = {}
+    if data_exists and os.path.exists(os.path.join(data_dir, "global", "pg_control")) and installed:
+        control = controldata(module, bin_dir, data_dir)
+
+    service_active = False
+    systemctl = module.get_bin_path("systemctl")
+    if systemctl:
+        _, out, _ = module.run_command([systemctl, "is-active", f"postgresql@{version}-{cluster}.service"])
+        service_active = out.strip() == "active"
+
+    module.exit_json(
+        changed=False,
+        installed=installed,
+        config_exists=os.path.exists(os.path.join(config_dir, "postgresql.conf")),
+        data_exists=data_exists,
+        standby_signal=os.path.exists(os.path.join(data_dir, "standby.signal")),
+        fresh=os.path.exists(os.path.join(data_dir, module.params["marker"])),
+        system_identifier=control.get("Database system identifier", ""),
+        checksums=control.get("Data page checksum version", "0") != "0",
+        cluster_state=control.get("Database cluster state", ""),
+        service_active=service_active,
+    )
+
+
+if __name__ == "__main__":
+    main()
