@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -42,6 +43,21 @@ def dockyard(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def get_items(url: str) -> list[dict]:
+    with urllib.request.urlopen(f"{url}/api/items", timeout=10) as response:
+        assert response.headers["X-Served-By"] == "192.168.233.12"  # db2, the replica
+        return json.load(response)
+
+
+def wait_for(predicate, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.5)
+    return False
+
+
 def labelled(kind: str) -> list[str]:
     argv = ["docker", kind, "ls", "--filter", f"label=org.dockyard.lab={LAB}", "--format", "{{.Name}}"]
     if kind == "container":
@@ -69,9 +85,15 @@ def test_lab_up_up_status_down(project: Path) -> None:
     assert hosts["app1"]["reachable"] and hosts["app1"]["docker"]["running"]
     assert hosts["app1"]["docker"]["version"]
     assert hosts["db1"]["docker"] is None
+    assert hosts["app1"]["postgresql"] is None
+    primary, replica = hosts["db1"]["postgresql"], hosts["db2"]["postgresql"]
+    assert primary["role"] == "primary" and primary["upstream"] is None and primary["timeline"] == 1
+    assert replica["role"] == "replica" and replica["upstream"] == "db1" and replica["streaming"] is True
+    # The lab asks one replica to confirm each commit: with one replica, it is sync.
+    assert replica["sync_state"] in ("sync", "quorum") and replica["lag_bytes"] >= 0
 
     # The sample services run on app1; the gateway's URL works from here, and
-    # without PostgreSQL the api says its database is unavailable.
+    # the api writes to the primary and reads from the replica.
     containers = {c["name"]: c for c in hosts["app1"]["containers"]}
     assert containers["api"]["state"] == "running" and containers["api"]["health"] == "healthy"
     gateway = containers["gateway"]
@@ -80,7 +102,14 @@ def test_lab_up_up_status_down(project: Path) -> None:
     url = gateway["urls"][0]
     with urllib.request.urlopen(f"{url}/api/health", timeout=10) as response:
         health = json.load(response)
-    assert health["status"] == "ok" and health["database"] == "unavailable"
+    assert health["status"] == "ok" and health["database"] == "ok", health
+    name = f"item-{time.time_ns()}"
+    request = urllib.request.Request(
+        f"{url}/api/items", data=json.dumps({"name": name}).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+    assert wait_for(lambda: name in [item["name"] for item in get_items(url)])
 
     # The whole stack re-run: nothing changes (no rebuild, no recreate).
     again = dockyard(project, "up", "--json")

@@ -1,0 +1,262 @@
+"""Testinfra checks of the postgresql_replication scenario: a real primary and
+real streaming replicas in systemd hosts. The later tests change the cluster
+(restart a replica, add one, try to clone over data) and re-run the converge
+playbook for real with Molecule's inventory; they run in file order."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+PRIMARY = "dockyard-molecule-db1"
+REPLICAS = ["dockyard-molecule-db2", "dockyard-molecule-db3"]
+SPARE = "dockyard-molecule-db4"
+CLUSTER = [PRIMARY, *REPLICAS]
+REPLICATION_PASSWORD = "molecule-replication-secret-4c1f9a77"
+APP_PASSWORD = "molecule-app-secret-91d3e0b2"
+EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
+
+
+def sh(container: str, command: str, user: str = "root") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["docker", "exec", "-u", user, container, "sh", "-c", command], capture_output=True, text=True, timeout=120
+    )
+
+
+def psql(container: str, sql: str, db: str = "postgres") -> str:
+    result = subprocess.run(
+        [
+            "docker",
+            "exec",
+            "-u",
+            "postgres",
+            container,
+            "psql",
+            "-X",
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            db,
+            "-c",
+            sql,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, f"{container}: {sql}: {result.stderr}"
+    return result.stdout.strip()
+
+
+def wait_for(predicate, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def data_directory(container: str) -> str:
+    return psql(container, "SHOW data_directory")
+
+
+def converge(*options: str, extra_inventory: dict | None = None) -> tuple[int, str]:
+    """Run the scenario's converge playbook again, as Molecule would."""
+    argv = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"]]
+    if extra_inventory is not None:
+        extra = EPHEMERAL / f"extra-{uuid.uuid4().hex[:6]}.json"
+        extra.write_text(json.dumps(extra_inventory))
+        argv += ["-i", str(extra)]
+    argv += [*options, str(SCENARIO / "converge.yml")]
+    env = dict(os.environ, ANSIBLE_CONFIG=str(EPHEMERAL / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    env.pop("ANSIBLE_LOG_PATH", None)
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900)
+    return result.returncode, result.stdout + result.stderr
+
+
+def changed_total(output: str) -> int:
+    return sum(int(n) for n in re.findall(r" changed=(\d+)", output))
+
+
+def streaming(application_name: str) -> bool:
+    return (
+        psql(PRIMARY, f"SELECT state FROM pg_stat_replication WHERE application_name = '{application_name}'")
+        == "streaming"
+    )
+
+
+# --- The converged cluster ------------------------------------------------------
+
+
+def test_replicas_stream_with_the_configured_quorum():
+    rows = psql(PRIMARY, "SELECT application_name, state, sync_state FROM pg_stat_replication ORDER BY 1")
+    assert rows.splitlines() == [f"{name}|streaming|quorum" for name in REPLICAS]
+    assert psql(PRIMARY, "SHOW synchronous_standby_names") == 'ANY 1 ("dockyard-molecule-db2", "dockyard-molecule-db3")'
+
+
+def test_each_replica_uses_its_own_active_slot():
+    rows = psql(PRIMARY, "SELECT slot_name, active FROM pg_replication_slots ORDER BY 1")
+    assert rows.splitlines() == ["dockyard_dockyard_molecule_db2|t", "dockyard_dockyard_molecule_db3|t"]
+    assert psql(PRIMARY, "SHOW max_slot_wal_keep_size") == "2GB"
+
+
+def test_a_row_written_on_the_primary_is_read_on_every_replica():
+    token = uuid.uuid4().hex
+    psql(PRIMARY, "CREATE TABLE IF NOT EXISTS verify_rows (token text PRIMARY KEY)")
+    psql(PRIMARY, f"INSERT INTO verify_rows VALUES ('{token}')")
+    for replica in REPLICAS:
+        assert wait_for(lambda r=replica: psql(r, f"SELECT count(*) FROM verify_rows WHERE token = '{token}'") == "1")
+
+
+def test_replicas_refuse_writes():
+    for replica in REPLICAS:
+        assert psql(replica, "SELECT pg_is_in_recovery()") == "t"
+        result = sh(replica, 'psql -X -d postgres -c "CREATE TABLE refused (id int)"', user="postgres")
+        assert result.returncode != 0
+        assert "read-only transaction" in result.stderr
+
+
+def test_replication_role_can_replicate_but_is_not_a_superuser():
+    row = psql(PRIMARY, "SELECT rolsuper, rolreplication, rolcanlogin FROM pg_roles WHERE rolname = 'replicator'")
+    assert row == "f|t|t"
+
+
+def test_passwords_are_stored_as_scram():
+    rows = psql(
+        PRIMARY,
+        "SELECT rolname, rolpassword LIKE 'SCRAM-SHA-256$%' FROM pg_authid"
+        " WHERE rolname IN ('app', 'replicator') ORDER BY 1",
+    )
+    assert rows.splitlines() == ["app|t", "replicator|t"]
+
+
+def test_the_application_user_logs_in_with_its_password_only():
+    ok = sh(PRIMARY, f"PGPASSWORD={APP_PASSWORD} psql -X -h 127.0.0.1 -U app -d app -Atc 'SELECT current_user'")
+    assert ok.returncode == 0 and ok.stdout.strip() == "app", ok.stderr
+    wrong = sh(PRIMARY, "PGPASSWORD=wrong psql -X -h 127.0.0.1 -U app -d app -Atc 'SELECT 1'")
+    assert wrong.returncode != 0 and "password authentication failed" in wrong.stderr
+
+
+def test_no_network_line_trusts_anyone_and_every_address_is_an_address():
+    for host in CLUSTER:
+        rows = psql(
+            host, "SELECT type, auth_method, coalesce(netmask, '') FROM pg_hba_file_rules WHERE type LIKE 'host%'"
+        )
+        for line in rows.splitlines():
+            _, method, netmask = line.split("|")
+            assert method == "scram-sha-256", f"{host}: {line}"
+            # A host name in the address field has no netmask.
+            assert netmask, f"{host}: {line}"
+        assert (
+            psql(
+                host,
+                "SELECT count(*) FROM pg_hba_file_rules"
+                " WHERE error IS NOT NULL OR (auth_method = 'trust' AND type <> 'local')",
+            )
+            == "0"
+        )
+
+
+def test_every_host_has_data_checksums():
+    for host in CLUSTER:
+        assert psql(host, "SHOW data_checksums") == "on"
+
+
+def test_no_password_in_configuration_or_output():
+    for host in CLUSTER:
+        auto_conf = sh(host, f"cat {data_directory(host)}/postgresql.auto.conf").stdout
+        assert REPLICATION_PASSWORD not in auto_conf
+        assert "primary_conninfo" not in auto_conf
+    for replica in REPLICAS:
+        conninfo = psql(replica, "SHOW primary_conninfo")
+        assert "passfile=" in conninfo and "password" not in conninfo
+        stat = sh(replica, "stat -c '%U %a' /var/lib/postgresql/.dockyard-pgpass").stdout.strip()
+        assert stat == "postgres 600"
+    log = (EPHEMERAL / "ansible.log").read_text()
+    assert "Write the server configuration" in log  # the converge output is there
+    assert REPLICATION_PASSWORD not in log
+    assert APP_PASSWORD not in log
+
+
+# --- Changes to the cluster, each followed by a real re-run --------------------
+
+
+def test_a_restarted_replica_streams_again_and_is_not_cloned_again():
+    replica = REPLICAS[0]
+    marker = f"{data_directory(replica)}/dockyard-verify-marker"
+    identifier = sh(
+        replica, f"/usr/lib/postgresql/*/bin/pg_controldata {data_directory(replica)} | grep identifier"
+    ).stdout
+    assert sh(replica, f"echo kept > {marker}").returncode == 0
+    subprocess.run(["docker", "stop", replica], check=True, capture_output=True, timeout=120)
+    subprocess.run(["docker", "start", replica], check=True, capture_output=True, timeout=120)
+    assert wait_for(lambda: sh(replica, "pg_isready -q").returncode == 0, timeout=60)
+
+    rc, output = converge()
+    assert rc == 0, output
+    assert changed_total(output) == 0, output
+    assert sh(replica, f"cat {marker}").stdout.strip() == "kept"
+    data_dir = data_directory(replica)
+    assert sh(replica, f"/usr/lib/postgresql/*/bin/pg_controldata {data_dir} | grep identifier").stdout == identifier
+    assert wait_for(lambda: streaming(replica))
+
+
+def test_a_new_replica_joins_a_cluster_that_holds_data():
+    psql(
+        PRIMARY,
+        "CREATE TABLE IF NOT EXISTS bulk AS SELECT g AS id, md5(g::text) AS payload FROM generate_series(1, 50000) g",
+    )
+    before = {r: psql(r, "SELECT pg_postmaster_start_time()") for r in REPLICAS}
+    for replica in REPLICAS:
+        sh(replica, f"echo kept > {data_directory(replica)}/dockyard-verify-marker")
+
+    rc, output = converge(extra_inventory={"all": {"children": {"postgresql_replicas": {"hosts": {SPARE: {}}}}}})
+    assert rc == 0, output
+    assert wait_for(lambda: streaming(SPARE))
+    assert psql(SPARE, "SELECT count(*) FROM bulk") == "50000"
+    assert psql(SPARE, "SHOW data_checksums") == "on"
+    assert "dockyard-molecule-db4" in psql(PRIMARY, "SHOW synchronous_standby_names")
+    # The replicas already there were neither cloned again nor restarted.
+    for replica in REPLICAS:
+        assert sh(replica, f"cat {data_directory(replica)}/dockyard-verify-marker").stdout.strip() == "kept"
+        assert psql(replica, "SELECT pg_postmaster_start_time()") == before[replica]
+        assert streaming(replica)
+
+
+def test_a_replica_that_holds_other_data_is_never_wiped():
+    # db4 stops being a standby: as far as the role can tell, it may hold
+    # writes nobody else has.
+    data_dir = data_directory(SPARE)
+    assert sh(SPARE, f"echo kept > {data_dir}/dockyard-verify-marker").returncode == 0
+    assert sh(SPARE, f"systemctl stop 'postgresql@*' && rm {data_dir}/standby.signal").returncode == 0
+
+    with_spare = {"all": {"children": {"postgresql_replicas": {"hosts": {SPARE: {}}}}}}
+    rc, output = converge(extra_inventory=with_spare)
+    assert rc != 0
+    assert "dockyard-molecule-db4: will not clone into" in output
+    assert "it is a primary of this cluster" in output
+    assert "postgresql_replica_force_reclone" in output
+    assert sh(SPARE, f"cat {data_dir}/dockyard-verify-marker").stdout.strip() == "kept"
+
+    # Forced, it is cloned again: the marker goes with the old data.
+    rc, output = converge(
+        "-e", "postgresql_replica_force_reclone=true", "--limit", f"{PRIMARY},{SPARE}", extra_inventory=with_spare
+    )
+    assert rc == 0, output
+    assert sh(SPARE, f"test -e {data_dir}/dockyard-verify-marker").returncode != 0
+    assert wait_for(lambda: streaming(SPARE))
+
+
+@pytest.mark.parametrize("replica", REPLICAS)
+def test_the_first_replicas_still_stream(replica):
+    assert streaming(replica)
