@@ -151,6 +151,35 @@ def playbook_command(playbook: str, extra: Callable[[argparse.Namespace], dict[s
     return handler
 
 
+TOPOLOGY_REPORT = "Dockyard report: topology"
+
+
+def topology_command(playbook: str, extra: Callable[[argparse.Namespace], dict[str, Any]]):
+    """switchover and failover: a playbook run, then the lab inventory (or a
+    message for other inventories) brought in line with the new primary."""
+
+    def handler(args: argparse.Namespace, consoles: Consoles) -> int:
+        project = Project.locate()
+        project.playbook(playbook)
+        path, _ = _prepare_inventory(args, project)
+        options = _options(args, path, extra(args))
+        result, run = _run(consoles, project, playbook, options, f"{playbook} on {path}")
+        code = _finish(args, consoles, result)
+        reports = [r[TOPOLOGY_REPORT].get("msg", {}) for r in run.results.values() if TOPOLOGY_REPORT in r]
+        if code != EXIT_OK or not reports or args.check:
+            return code
+        topology = reports[0]
+        message = consoles.err if args.json else consoles.out
+        if path.resolve() == project.lab_inventory.resolve():
+            hosts_file = lab.record_topology(project, topology["primary"], list(topology["replicas"]))
+            message.print(f"{topology['primary']} is the primary; {hosts_file} updated.", highlight=False)
+        else:
+            message.print(str(topology.get("inventory", "")), highlight=False)
+        return code
+
+    return handler
+
+
 def cmd_validate(args: argparse.Namespace, consoles: Consoles) -> int:
     project = Project.locate()
     path, inv = _prepare_inventory(args, project, parse=True)
@@ -330,13 +359,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     switch = add(
         "switchover",
-        playbook_command("switchover.yml", lambda a: {"dockyard_target": a.to}),
+        topology_command("switchover.yml", lambda a: {"dockyard_target": a.to}),
         "planned switchover to a replica, zero data loss",
     )
     switch.add_argument("--to", required=True, metavar="HOST", help="the replica to promote")
     fail = add(
         "failover",
-        playbook_command("failover.yml", lambda a: {"dockyard_target": a.to, "dockyard_force": a.force}),
+        topology_command("failover.yml", lambda a: {"dockyard_target": a.to, "dockyard_force": a.force}),
         "the primary is lost: promote a replica",
     )
     fail.add_argument("--to", required=True, metavar="HOST", help="the replica to promote")

@@ -77,3 +77,21 @@ def build_image(project: Project) -> None:
     result = subprocess.run([str(script)], cwd=project.root, stdout=sys.stderr)
     if result.returncode != 0:
         raise DockyardError(f"Building the lab image failed (exit {result.returncode}); see above.")
+
+
+def record_topology(project: Project, primary: str, replicas: list[str]) -> Path:
+    """After a switchover or failover, make the lab inventory name the live
+    primary, so that the next `dockyard up` follows it instead of refusing."""
+    import yaml  # ships with Ansible; imported here to keep start-up fast
+
+    hosts_file = project.lab_inventory / "hosts.yml"
+    try:
+        content = yaml.safe_load(hosts_file.read_text())
+        groups = content["all"]["children"]["postgresql"]["children"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
+        raise DockyardError(f"could not update {hosts_file} with the new primary {primary}: {error}") from error
+    groups["postgresql_primary"] = {"hosts": {primary: None}}
+    groups["postgresql_replicas"] = {"hosts": dict.fromkeys(replicas)}
+    header = "# Written by playbooks/lab.yml; updated by dockyard switchover/failover.\n"
+    hosts_file.write_text(header + yaml.safe_dump(content, default_flow_style=False, sort_keys=False))
+    return hosts_file

@@ -55,10 +55,11 @@ def wal_senders(replicas: int, headroom: int, configured: int) -> int:
 
 
 def quorum(names: list[str], count: int) -> str:
-    """synchronous_standby_names for ANY count of the given standbys."""
+    """synchronous_standby_names for ANY count of the given standbys (sorted:
+    the order means nothing to ANY, and must not change the file)."""
     if count <= 0 or not names:
         return ""
-    quoted = ", ".join('"' + name.replace('"', '""') + '"' for name in names)
+    quoted = ", ".join('"' + name.replace('"', '""') + '"' for name in sorted(names))
     return f"ANY {count} ({quoted})"
 
 
@@ -100,13 +101,17 @@ def known_address(host_vars: Any) -> str:
     return next((str(c) for c in candidates if c and is_ip(c)), "")
 
 
-def peer_addresses(hostvars: Any, hosts: list[str], exclude: str) -> list[dict[str, str]]:
-    """Host name and address of each cluster host but one, for pg_hba.conf."""
+def peer_addresses(
+    hostvars: Any, hosts: list[str], exclude: str, remembered: dict[str, str] | None = None
+) -> list[dict[str, str]]:
+    """Host name and address of each cluster host but one, for pg_hba.conf.
+    A host this run cannot reach is found in `remembered` (the addresses the
+    last run wrote to this host's dockyard-peers file)."""
     peers = []
     for host in hosts:
         if host == exclude:
             continue
-        address = known_address(hostvars[host])
+        address = known_address(hostvars[host]) or (remembered or {}).get(host, "")
         if not address:
             raise ValueError(
                 f"{host}: its address is unknown (it is not in this run and has no cached facts); "

@@ -10,8 +10,9 @@ module: postgresql_replication_files
 short_description: Put a set of small files in place in one call
 description:
   - Each file is compared with its wanted content, owner, group and mode and
-    replaced atomically only when it differs; files with state absent are
-    removed. Supports check mode.
+    replaced atomically only when it differs (missing parent directories are
+    created, root-owned, 0755); files with state absent are removed. Supports
+    check mode.
 options:
   files:
     description: The files.
@@ -103,11 +104,11 @@ def main() -> None:
         except (KeyError, ValueError) as error:
             module.fail_json(msg=f"{path}: bad owner, group or mode: {error}")
         content = entry["content"].encode()
-        if not os.path.isdir(os.path.dirname(path)):
-            module.fail_json(msg=f"{path}: its directory does not exist")
         if differs(path, content, uid, gid, mode):
             changed_paths.append(path)
             if not module.check_mode:
+                # Missing parents are made as root-owned 0755 directories.
+                os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
                 write(path, content, uid, gid, mode)
     module.exit_json(changed=bool(changed_paths), changed_paths=changed_paths)
 

@@ -38,6 +38,9 @@ fresh: {description: The data directory holds the fresh-initdb marker., type: bo
 system_identifier: {description: Database system identifier, empty if unknown., type: str, returned: always}
 checksums: {description: Data page checksums are on., type: bool, returned: always}
 cluster_state: {description: pg_controldata's cluster state, empty if unknown., type: str, returned: always}
+timeline: {description: Timeline of the latest checkpoint, 0 if unknown., type: int, returned: always}
+checkpoint_lsn: {description: Location of the latest checkpoint, empty if unknown., type: str, returned: always}
+peers: {description: Peer names and addresses from dockyard-peers., type: dict, returned: always}
 service_active: {description: The cluster's systemd service is active., type: bool, returned: always}
 """
 
@@ -81,6 +84,16 @@ def main() -> None:
     if data_exists and os.path.exists(os.path.join(data_dir, "global", "pg_control")) and installed:
         control = controldata(module, bin_dir, data_dir)
 
+    peers = {}
+    try:
+        with open(os.path.join(config_dir, "dockyard-peers")) as handle:
+            for line in handle:
+                fields = line.split()
+                if len(fields) == 3 and not fields[0].startswith("#"):
+                    peers[fields[2]] = fields[0]
+    except OSError:
+        pass
+
     service_active = False
     systemctl = module.get_bin_path("systemctl")
     if systemctl:
@@ -97,7 +110,10 @@ def main() -> None:
         system_identifier=control.get("Database system identifier", ""),
         checksums=control.get("Data page checksum version", "0") != "0",
         cluster_state=control.get("Database cluster state", ""),
+        timeline=int(control.get("Latest checkpoint's TimeLineID", "0") or 0),
+        checkpoint_lsn=control.get("Latest checkpoint location", ""),
         service_active=service_active,
+        peers=peers,
     )
 
 

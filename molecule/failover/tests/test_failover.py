@@ -1,0 +1,229 @@
+"""The failover scenario's story, in file order, for real: a switchover while
+a client outside the cluster writes and records every acknowledged row;
+then the primary's host is killed and a replica is failed over to; the old
+primary's host comes back and must not start as a second primary; it rejoins
+by pg_rewind; a last converge changes nothing. The refusals are tried on the
+way, each leaving the cluster as it was. Figures are printed, not asserted
+(benchmarks measure speed, tests do not)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+DB1, DB2, DB3 = "dockyard-molecule-db1", "dockyard-molecule-db2", "dockyard-molecule-db3"
+CLIENT = "dockyard-molecule-client"
+ADDRESSES = {DB1: "192.168.235.11", DB2: "192.168.235.12", DB3: "192.168.235.13"}
+APP_PASSWORD = "molecule-app-secret-3f7c0a64"
+EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+PLAYBOOKS = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]) / "playbooks"
+SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
+
+WRITER = f"""#!/bin/sh
+# Inserts one row at a time into whichever host accepts writes; logs each
+# acknowledged id with the time, and each failed attempt.
+rm -f /tmp/stop-writer
+while [ ! -e /tmp/stop-writer ]; do
+  if id=$(PGPASSWORD={APP_PASSWORD} PGCONNECT_TIMEOUT=1 psql -XAtq \\
+      "host={",".join(ADDRESSES.values())} dbname=app user=app target_session_attrs=read-write" \\
+      -c "INSERT INTO acked DEFAULT VALUES RETURNING id" 2>/dev/null); then
+    echo "$(date +%s.%N) $id" >> /tmp/acked
+  else
+    echo "$(date +%s.%N)" >> /tmp/failed
+  fi
+done
+"""
+
+
+def sh(container: str, command: str, user: str = "root") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["docker", "exec", "-u", user, container, "sh", "-c", command], capture_output=True, text=True, timeout=120
+    )
+
+
+def psql(container: str, sql: str, db: str = "postgres") -> str:
+    result = subprocess.run(
+        ["docker", "exec", "-u", "postgres", container, "psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, f"{container}: {sql}: {result.stderr}"
+    return result.stdout.strip()
+
+
+def wait_for(predicate, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return True
+        except AssertionError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def playbook(name: str, *options: str) -> tuple[int, str, float]:
+    argv = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], *options, str(name)]
+    env = dict(os.environ, ANSIBLE_CONFIG=str(EPHEMERAL / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    started = time.monotonic()
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900)
+    return result.returncode, result.stdout + result.stderr, time.monotonic() - started
+
+
+def operation(kind: str, target: str, *options: str) -> tuple[int, str, float]:
+    return playbook(str(PLAYBOOKS / f"{kind}.yml"), "-e", f"dockyard_target={target}", *options)
+
+
+def changed_total(output: str) -> int:
+    return sum(int(n) for n in re.findall(r" changed=(\d+)", output))
+
+
+def in_recovery(container: str) -> str:
+    return psql(container, "SELECT pg_is_in_recovery()")
+
+
+def streams_from(replica: str, primary: str) -> bool:
+    row = psql(primary, f"SELECT state FROM pg_stat_replication WHERE application_name = '{replica}'")
+    return row == "streaming"
+
+
+def acked() -> list[tuple[float, int]]:
+    lines = sh(CLIENT, "cat /tmp/acked 2>/dev/null").stdout.split()
+    return [(float(lines[i]), int(lines[i + 1])) for i in range(0, len(lines) - 1, 2)]
+
+
+def longest_gap(rows: list[tuple[float, int]], after: float) -> float:
+    times = sorted(t for t, _ in rows if t >= after)
+    return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
+
+
+def data_dir_inode(container: str) -> str:
+    return sh(container, "stat -c %i /var/lib/postgresql/*/main").stdout.strip()
+
+
+# --- Refusals on the converged cluster: each must change nothing ---------------
+
+
+def test_switchover_to_a_replica_that_does_not_stream_is_refused():
+    assert sh(DB3, "systemctl stop 'postgresql@*'").returncode == 0
+    rc, output, _ = operation("switchover", DB3)
+    assert sh(DB3, "systemctl start 'postgresql@*'").returncode == 0
+    assert rc != 0
+    assert f"{DB3} is not a streaming replica of {DB1}" in output, output
+    assert "nothing changed" in output
+    assert changed_total(output) == 0, output
+    assert in_recovery(DB1) == "f"
+    assert wait_for(lambda: streams_from(DB3, DB1))
+
+
+def test_rejoin_of_the_live_primary_is_refused():
+    rc, output, _ = operation("rejoin", DB1)
+    assert rc != 0
+    assert f"{DB1} is the live primary" in output, output
+    assert changed_total(output) == 0, output
+    assert in_recovery(DB1) == "f"
+
+
+# --- The story -------------------------------------------------------------------
+
+
+def test_switchover_under_writes_loses_nothing():
+    psql(
+        DB1,
+        "CREATE TABLE IF NOT EXISTS acked (id bigserial PRIMARY KEY, at timestamptz DEFAULT clock_timestamp())",
+        "app",
+    )
+    psql(DB1, "ALTER TABLE acked OWNER TO app", "app")
+    subprocess.run(
+        ["docker", "exec", "-i", CLIENT, "sh", "-c", "cat > /tmp/writer.sh"], input=WRITER, text=True, check=True
+    )
+    subprocess.run(["docker", "exec", "-d", CLIENT, "sh", "/tmp/writer.sh"], check=True)
+    assert wait_for(lambda: len(acked()) > 20, timeout=30), sh(CLIENT, "cat /tmp/failed | wc -l").stdout
+
+    started = time.time()
+    rc, output, elapsed = operation("switchover", DB2)
+    assert rc == 0, output
+    assert wait_for(lambda: len([r for r in acked() if r[0] > started + elapsed]) > 20, timeout=30)
+    print(f"\nswitchover: playbook {elapsed:.1f} s, longest write gap {longest_gap(acked(), started):.2f} s")
+
+    assert in_recovery(DB2) == "f"
+    assert in_recovery(DB1) == "t" and in_recovery(DB3) == "t"
+    assert wait_for(lambda: streams_from(DB1, DB2) and streams_from(DB3, DB2))
+    ids = {i for _, i in acked()}
+    present = set(map(int, psql(DB2, "SELECT id FROM acked", "app").split()))
+    assert ids <= present, f"lost {len(ids - present)} acknowledged rows"
+
+
+def test_failover_to_a_replica_behind_another_is_refused():
+    # db3 stops receiving from the primary (db2) while db1 keeps confirming
+    # writes: db3 falls behind. Then the primary's host dies.
+    assert sh(DB3, f"iptables -I INPUT -s {ADDRESSES[DB2]} -p tcp --sport 5432 -j DROP").returncode == 0
+    count = len(acked())
+    assert wait_for(lambda: len(acked()) > count + 20, timeout=30)
+    subprocess.run(["docker", "kill", DB2], check=True, capture_output=True)
+
+    rc, output, _ = operation("failover", DB3)
+    assert rc != 0
+    assert f"{DB3} is " in output and f"bytes behind {DB1}" in output, output
+    assert "--force" in output
+    assert changed_total(output) == 0, output
+    assert in_recovery(DB1) == "t" and in_recovery(DB3) == "t"
+    assert sh(DB3, "iptables -F INPUT").returncode == 0
+
+
+def test_failover_promotes_the_most_advanced_replica_and_loses_nothing():
+    killed = time.time()
+    rc, output, elapsed = operation("failover", DB1)
+    assert rc == 0, output
+    assert in_recovery(DB1) == "f"
+    assert wait_for(lambda: streams_from(DB3, DB1))
+    assert wait_for(lambda: any(t > killed for t, _ in acked()), timeout=30)
+    first_write = min(t for t, _ in acked() if t > killed)
+    print(f"\nfailover: playbook {elapsed:.1f} s, first write {first_write - killed:.1f} s after the kill")
+    ids = {i for _, i in acked()}
+    present = set(map(int, psql(DB1, "SELECT id FROM acked", "app").split()))
+    assert ids <= present, f"lost {len(ids - present)} acknowledged rows"
+
+
+def test_the_old_primary_does_not_come_back_as_a_primary():
+    subprocess.run(["docker", "start", DB2], check=True, capture_output=True)
+    assert wait_for(lambda: sh(DB2, "systemctl is-system-running").stdout.strip() in ("running", "degraded"))
+    # Its server refused to start: db1 is on a newer timeline.
+    assert wait_for(lambda: sh(DB2, "systemctl is-failed 'postgresql@*'").stdout.strip() == "failed", timeout=30)
+    log = sh(DB2, "journalctl -u 'postgresql@*' --no-pager").stdout
+    assert "Not starting as a second primary" in log, log
+    assert sh(DB2, "pg_isready -q").returncode != 0
+
+
+def test_rejoin_rewinds_the_old_primary():
+    inode = data_dir_inode(DB2)
+    started = time.monotonic()
+    rc, output, _ = operation("rejoin", DB2)
+    assert rc == 0, output
+    print(f"\nrejoin: {time.monotonic() - started:.1f} s")
+    assert "Rewind it (pg_rewind)" in output
+    assert data_dir_inode(DB2) == inode  # a clone would have made a new directory
+    assert in_recovery(DB2) == "t"
+    assert wait_for(lambda: streams_from(DB2, DB1) and streams_from(DB3, DB1))
+
+
+def test_every_acknowledged_row_is_on_the_primary_and_its_replicas():
+    sh(CLIENT, "touch /tmp/stop-writer")
+    time.sleep(2)
+    ids = {i for _, i in acked()}
+    for host in (DB1, DB2, DB3):
+        assert wait_for(lambda h=host: ids <= set(map(int, psql(h, "SELECT id FROM acked", "app").split())))
+
+
+def test_converge_again_changes_nothing_and_demotes_nobody():
+    rc, output, _ = playbook(str(SCENARIO / "converge.yml"))
+    assert rc == 0, output
+    assert changed_total(output) == 0, output
+    assert in_recovery(DB1) == "f"
+    assert in_recovery(DB2) == "t" and in_recovery(DB3) == "t"
