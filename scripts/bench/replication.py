@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
 """PostgreSQL replication figures on a lab of its own: converge time of the
-three-host cluster from bare hosts, the idempotent re-run time, and replay lag
-on the replicas while pgbench writes on the primary.
+three-host cluster from bare hosts, the idempotent re-run time, replay lag on
+the replicas while pgbench writes on the primary; then, while a client on
+app1 writes one row at a time and records each acknowledged one: write
+unavailability during a switchover, time from the failover command (after
+the primary's host is killed) to the first accepted write, rows lost, and
+rejoin time.
 
     .venv/bin/python scripts/bench/replication.py [--reruns 3] [--pgbench-seconds 30] [--json FILE] [--keep]
 
-Targets (issue #5): re-run under 15 s; p99 replay lag under 100 ms.
+Targets: re-run under 15 s; p99 replay lag under 100 ms (issue #5);
+switchover write unavailability under 3 s, failover to first write under
+10 s, 0 rows lost (issue #6).
 Brings up its own lab (DOCKYARD_LAB_NAME=dockyard-bench, 192.168.234.0/24) in
 a scratch project and removes it at the end unless --keep. Talks only to that
 lab's containers.
@@ -14,6 +20,7 @@ lab's containers.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -99,6 +106,107 @@ def sample_lag(stop: threading.Event, samples: list[tuple[float, float]]) -> Non
     subprocess.run(["docker", "exec", PRIMARY, "pkill", "-f", "pg_stat_replication"], capture_output=True)
 
 
+WRITER = """#!/bin/sh
+rm -f /tmp/stop-writer /tmp/acked
+while [ ! -e /tmp/stop-writer ]; do
+  if id=$(PGPASSWORD="$2" PGCONNECT_TIMEOUT=1 psql -XAtq \\
+      "host=$1 dbname=app user=app target_session_attrs=read-write" \\
+      -c "INSERT INTO acked DEFAULT VALUES RETURNING id" 2>/dev/null); then
+    echo "$(date +%s.%N) $id" >> /tmp/acked
+  fi
+done
+"""
+
+
+def lab_secret(project: Path, name: str) -> str:
+    import yaml
+
+    secrets = yaml.safe_load((project / "inventory" / "lab" / "group_vars" / "all" / "secrets.yml").read_text())
+    return str(secrets[name])
+
+
+def acked_rows() -> list[tuple[float, int]]:
+    out = subprocess.run(["docker", "exec", f"{LAB}-app1", "cat", "/tmp/acked"], capture_output=True, text=True).stdout
+    fields = out.split()
+    return [(float(fields[i]), int(fields[i + 1])) for i in range(0, len(fields) - 1, 2)]
+
+
+def wait_rows_after(moment: float, timeout: float = 60.0) -> float | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        later = [t for t, _ in acked_rows() if t > moment]
+        if later:
+            return min(later)
+        time.sleep(0.2)
+    return None
+
+
+def failover_figures(project: Path, env: dict[str, str], dockyard: str) -> dict[str, float | int | str]:
+    """Switchover, failover and rejoin under a one-row-at-a-time writer."""
+    app1 = f"{LAB}-app1"
+    subprocess.run(
+        [
+            "docker",
+            "exec",
+            app1,
+            "sh",
+            "-c",
+            "apt-get install -y -q postgresql-client >/dev/null 2>&1 "
+            "|| (apt-get update -q >/dev/null && apt-get install -y -q postgresql-client >/dev/null)",
+        ],
+        check=True,
+    )
+    psql(PRIMARY, "CREATE TABLE IF NOT EXISTS acked (id bigserial PRIMARY KEY)", "app")
+    psql(PRIMARY, "ALTER TABLE acked OWNER TO app", "app")
+    subprocess.run(
+        ["docker", "exec", "-i", app1, "sh", "-c", "cat > /tmp/writer.sh"], input=WRITER, text=True, check=True
+    )
+    base = SUBNET.rsplit(".", 1)[0]
+    hosts = ",".join(f"{base}.{n}" for n in (11, 12, 13))
+    subprocess.run(
+        ["docker", "exec", "-d", app1, "sh", "/tmp/writer.sh", hosts, lab_secret(project, "lab_app_db_password")],
+        check=True,
+    )
+    if wait_rows_after(time.time() + 1) is None:
+        raise SystemExit("the writer on app1 never got a row in")
+
+    started = time.time()
+    switchover_s = run([dockyard, "switchover", "--to", "db2"], env, project)
+    wait_rows_after(time.time() + 1)
+    times = sorted(t for t, _ in acked_rows() if t >= started)
+    unavailable = max((b - a for a, b in itertools.pairwise(times)), default=float("nan"))
+
+    subprocess.run(["docker", "kill", f"{LAB}-db2"], check=True, capture_output=True)
+    killed = time.time()
+    target = "db1"
+    probe = subprocess.run([dockyard, "failover", "--to", target], env=env, cwd=project, capture_output=True, text=True)
+    if probe.returncode != 0 and "bytes behind" in probe.stdout + probe.stderr:
+        target = "db3"
+        probe = subprocess.run(
+            [dockyard, "failover", "--to", target], env=env, cwd=project, capture_output=True, text=True
+        )
+    if probe.returncode != 0:
+        raise SystemExit(probe.stdout[-3000:] + probe.stderr[-3000:])
+    first_write = wait_rows_after(killed)
+    subprocess.run(["docker", "exec", app1, "touch", "/tmp/stop-writer"], check=True)
+    time.sleep(2)
+    acknowledged = {i for _, i in acked_rows()}
+    present = set(map(int, psql(f"{LAB}-{target}", "SELECT id FROM acked", "app").split()))
+
+    subprocess.run(["docker", "start", f"{LAB}-db2"], check=True, capture_output=True)
+    time.sleep(5)
+    rejoin_s = run([dockyard, "rejoin", "db2"], env, project)
+    return {
+        "switchover_command_s": round(switchover_s, 1),
+        "switchover_write_unavailable_s": round(unavailable, 2),
+        "failover_target": target,
+        "failover_kill_to_first_write_s": round(first_write - killed, 1) if first_write else float("nan"),
+        "rows_acknowledged": len(acknowledged),
+        "rows_lost": len(acknowledged - present),
+        "rejoin_s": round(rejoin_s, 1),
+    }
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -174,6 +282,7 @@ def main() -> int:
                 (line.split("=")[1].split()[0] for line in bench.stdout.splitlines() if line.startswith("tps")), "?"
             )
             sync = psql(PRIMARY, "SHOW synchronous_standby_names") or "(asynchronous)"
+            failover = failover_figures(project, env, dockyard)
         finally:
             if not args.keep:
                 subprocess.run([dockyard, "lab", "down"], env=env, cwd=project, capture_output=True)
@@ -213,6 +322,20 @@ def main() -> int:
             f"{result['replay_lag']['ms_p50']} / {result['replay_lag']['ms_p99']} (target p99 < 100 ms)",
         ),
         ("lag samples", str(len(samples))),
+        (
+            "switchover: write unavailability (one-row writer)",
+            f"{failover['switchover_write_unavailable_s']} s (target < 3 s);"
+            f" command {failover['switchover_command_s']} s",
+        ),
+        (
+            f"failover to {failover['failover_target']}: host killed -> first accepted write",
+            f"{failover['failover_kill_to_first_write_s']} s (target < 10 s)",
+        ),
+        (
+            "rows lost over switchover + failover (sync ANY 1)",
+            f"{failover['rows_lost']} of {failover['rows_acknowledged']} acknowledged (target 0)",
+        ),
+        ("rejoin of the old primary (pg_rewind)", f"{failover['rejoin_s']} s"),
     ]
     width = max(len(r[0]) for r in rows)
     for name, value in rows:

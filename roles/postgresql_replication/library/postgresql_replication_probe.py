@@ -40,6 +40,7 @@ checksums: {description: Data page checksums are on., type: bool, returned: alwa
 cluster_state: {description: pg_controldata's cluster state, empty if unknown., type: str, returned: always}
 timeline: {description: Timeline of the latest checkpoint, 0 if unknown., type: int, returned: always}
 checkpoint_lsn: {description: Location of the latest checkpoint, empty if unknown., type: str, returned: always}
+fenced: {description: A failover fenced this cluster (dockyard.fenced)., type: bool, returned: always}
 peers: {description: Peer names and addresses from dockyard-peers., type: dict, returned: always}
 service_active: {description: The cluster's systemd service is active., type: bool, returned: always}
 """
@@ -114,6 +115,7 @@ def main() -> None:
         checkpoint_lsn=control.get("Latest checkpoint location", ""),
         service_active=service_active,
         peers=peers,
+        fenced=os.path.exists(os.path.join(data_dir, "dockyard.fenced")),
     )
 
 
