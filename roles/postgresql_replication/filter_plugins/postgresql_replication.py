@@ -121,6 +121,107 @@ def peer_addresses(
     return peers
 
 
+def as_int(value: Any) -> int | None:
+    """An integer from inventory data (-e gives strings); None if not one."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SIZE = re.compile(r"^[1-9][0-9]*(kB|MB|GB|TB)$")
+
+
+def problems(values: dict[str, Any], host: str, replica_count: int, lab: bool) -> list[str]:
+    """Every mistake in a host's PostgreSQL variables, each naming the host,
+    the variable and the fix. Pure: runs on the control machine, before any
+    host is touched. The password is checked, never quoted."""
+    found = []
+    port = as_int(values["port"])
+    if port is None or not 1 <= port <= 65535:
+        found.append(
+            f"{host}: postgresql_port is {values['port']}; it must be a TCP port between 1 and 65535"
+            " (PostgreSQL's usual one is 5432)."
+        )
+    version = str(values["version"])
+    if version and not (version.isdigit() and int(version) >= 13):
+        found.append(
+            f'{host}: postgresql_version is "{version}"; use a major version number from 13 on (e.g. "16"),'
+            " or leave it empty for the distribution's."
+        )
+    password = str(values["password"] or "")
+    if len(password) < 16 and not (lab and password):
+        what = "missing or empty" if not password else "shorter than 16 characters"
+        found.append(
+            f"{host}: postgresql_replication_password is {what}. Set a random one of 16 characters or more"
+            ' in a vault file, e.g. `ansible-vault encrypt_string "$(openssl rand -base64 24)"'
+            " --name postgresql_replication_password`."
+        )
+    user = str(values["user"])
+    if not ROLE_NAME.match(user) or user == "postgres":
+        found.append(
+            f'{host}: postgresql_replication_user "{user}" must be a plain lower-case role name other than'
+            " postgres (replicas must not log in as a superuser), e.g. replicator."
+        )
+    synchronous = as_int(values["synchronous"])
+    if synchronous is None or not 0 <= synchronous <= replica_count:
+        found.append(
+            f"{host}: postgresql_synchronous_replicas is {values['synchronous']} but the inventory has {replica_count}"
+            " replica(s) in postgresql_replicas; every commit would wait forever. Use a number from 0"
+            f" (asynchronous) to {replica_count}."
+        )
+    senders = as_int(values["wal_senders"])
+    if senders is None or (senders != 0 and senders < replica_count + 2):
+        found.append(
+            f"{host}: postgresql_max_wal_senders is {values['wal_senders']} for {replica_count} replica(s):"
+            " each replica needs one sender and a clone two more."
+            f" Set it to at least {replica_count + 2}, or to 0 to size it automatically."
+        )
+    if not SIZE.match(str(values["slot_wal_keep"])):
+        found.append(
+            f'{host}: postgresql_max_slot_wal_keep_size is "{values["slot_wal_keep"]}"; give a bounded size'
+            " such as 2GB or 512MB (unbounded slots can fill the primary's disk when a replica dies)."
+        )
+    address = str(values["address"] or "")
+    if address and not is_ip(address):
+        found.append(
+            f'{host}: postgresql_address "{address}" is not an IP address. pg_hba.conf needs addresses;'
+            " give this host's IP, or leave it empty to use its default route's address."
+        )
+    bad = bad_networks(values["client_networks"])
+    if bad:
+        found.append(
+            f"{host}: postgresql_client_networks has entries that are not networks in CIDR notation:"
+            f" {', '.join(bad)}. Write addresses as networks, e.g. 10.0.0.5/32 or 10.0.0.0/24;"
+            " host names are not allowed in pg_hba.conf."
+        )
+    users = values["users"] if isinstance(values["users"], list) else []
+    user_names = [u.get("name") for u in users if isinstance(u, dict)]
+    for database in values["databases"] if isinstance(values["databases"], list) else []:
+        name = database.get("name") if isinstance(database, dict) else None
+        if not isinstance(name, str) or not DB_NAME.match(name):
+            found.append(f"{host}: postgresql_databases entry {database!r} needs a plain `name` (letters, digits, _).")
+        elif "owner" in database and database["owner"] not in user_names:
+            found.append(
+                f"{host}: postgresql_databases '{name}' has owner '{database['owner']}', which is not one of"
+                " postgresql_users; add that user or drop the owner."
+            )
+    for entry in users:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not ROLE_NAME.match(name) or name in ("postgres", user):
+            found.append(
+                f"{host}: each postgresql_users entry needs a plain lower-case `name` (not postgres nor the"
+                f" replication user); got {name!r}."
+            )
+        elif not str(entry.get("password") or ""):
+            found.append(f"{host}: postgresql_users '{name}' needs a non-empty `password` (keep it in a vault).")
+    return found
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -131,6 +232,7 @@ class FilterModule:
             "postgresql_wal_senders": wal_senders,
             "postgresql_quorum": quorum,
             "postgresql_controldata": controldata,
+            "postgresql_problems": problems,
             "postgresql_conf_value": conf_value,
             "postgresql_pgpass_field": pgpass_field,
             "postgresql_peer_addresses": peer_addresses,
