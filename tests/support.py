@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -130,6 +131,16 @@ def run_playbook(
     argv += [*options, str(REPO_ROOT / "playbooks" / playbook)]
     result = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
     return PlaybookRun(rc=result.returncode, output=result.stdout + result.stderr)
+
+
+def wait_for(predicate, timeout: float = 15.0) -> bool:
+    """Poll predicate every half second until it holds or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.5)
+    return False
 
 
 def recap_changed(output: str) -> int:

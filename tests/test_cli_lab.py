@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from support import REPO_ROOT
+from support import REPO_ROOT, wait_for
 
 LAB = "dockyard-clitest"
 
@@ -47,15 +47,6 @@ def get_items(url: str) -> list[dict]:
     with urllib.request.urlopen(f"{url}/api/items", timeout=10) as response:
         assert response.headers["X-Served-By"] == "192.168.233.12"  # db2, the replica
         return json.load(response)
-
-
-def wait_for(predicate, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 def labelled(kind: str) -> list[str]:

@@ -236,3 +236,18 @@ def test_converge_again_changes_nothing_and_demotes_nobody():
     assert changed_total(output) == 0, output
     assert in_recovery(DB1) == "f"
     assert in_recovery(DB2) == "t" and in_recovery(DB3) == "t"
+
+
+def test_a_stale_inventory_stops_converge_without_demoting_the_live_primary():
+    # Molecule's inventory keeps naming db1 the primary; after this switchover
+    # the live primary is db2.
+    rc, output, _ = operation("switchover", DB2)
+    assert rc == 0, output
+    rc, output, _ = playbook(str(SCENARIO / "converge.yml"))
+    assert rc != 0
+    assert f"{DB1} is in postgresql_primary, but its data directory" in output, output
+    assert "put that host in postgresql_primary" in output
+    assert changed_total(output) == 0, output
+    assert in_recovery(DB2) == "f"
+    assert in_recovery(DB1) == "t" and in_recovery(DB3) == "t"
+    assert wait_for(lambda: streams_from(DB1, DB2) and streams_from(DB3, DB2))

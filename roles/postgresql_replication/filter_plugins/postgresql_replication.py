@@ -63,16 +63,6 @@ def quorum(names: list[str], count: int) -> str:
     return f"ANY {count} ({quoted})"
 
 
-def controldata(text: str) -> dict[str, str]:
-    """pg_controldata's output as a mapping of its labels to values."""
-    result = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep:
-            result[key.strip()] = value.strip()
-    return result
-
-
 def pgpass_field(value: Any) -> str:
     """A field of a .pgpass line: backslash and colon escaped."""
     return str(value).replace("\\", "\\\\").replace(":", "\\:")
@@ -231,7 +221,6 @@ class FilterModule:
             "postgresql_slot_name": slot_name,
             "postgresql_wal_senders": wal_senders,
             "postgresql_quorum": quorum,
-            "postgresql_controldata": controldata,
             "postgresql_problems": problems,
             "postgresql_conf_value": conf_value,
             "postgresql_pgpass_field": pgpass_field,
