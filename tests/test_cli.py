@@ -358,3 +358,15 @@ def test_status_marks_unreachable_hosts(project: Path, tmp_path: Path) -> None:
     payload = json.loads(result.stdout)
     jsonschema.validate(payload, STATUS_SCHEMA)
     assert payload["hosts"]["gone1"]["reachable"] is False
+
+
+def test_switchover_reports_its_steps_and_what_to_change_in_the_inventory(project: Path) -> None:
+    result = dockyard(project, "switchover", "--to", "db9", "-i", inventory(project))
+    assert result.returncode == 0, result.stdout + result.stderr
+    row = re.search(r"Wait for the target to replay the old primary's last WAL\s+│?\s*(\d+\.\d) s", result.stdout)
+    assert row and float(row.group(1)) >= 1.0, result.stdout
+    assert re.search(r"Promote the target\s+│?\s*\d+\.\d s\s+│?\s*local1", result.stdout), result.stdout
+    # Quick validation steps that change nothing are not listed.
+    assert "Check app hosts also run Docker" not in result.stdout
+    # Not the lab: the inventory is left alone and the user told what to change.
+    assert "put db9 in postgresql_primary and local1 in postgresql_replicas" in result.stdout

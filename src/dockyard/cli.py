@@ -155,8 +155,9 @@ TOPOLOGY_REPORT = "Dockyard report: topology"
 
 
 def topology_command(playbook: str, extra: Callable[[argparse.Namespace], dict[str, Any]]):
-    """switchover and failover: a playbook run, then the lab inventory (or a
-    message for other inventories) brought in line with the new primary."""
+    """switchover, failover, rejoin: a playbook run, its steps with their
+    durations, then (after a promotion) the lab inventory, or a message for
+    other inventories, brought in line with the new primary."""
 
     def handler(args: argparse.Namespace, consoles: Consoles) -> int:
         project = Project.locate()
@@ -164,12 +165,13 @@ def topology_command(playbook: str, extra: Callable[[argparse.Namespace], dict[s
         path, _ = _prepare_inventory(args, project)
         options = _options(args, path, extra(args))
         result, run = _run(consoles, project, playbook, options, f"{playbook} on {path}")
+        message = consoles.err if args.json else consoles.out
+        report.print_steps(message, run.steps)
         code = _finish(args, consoles, result)
         reports = [r[TOPOLOGY_REPORT].get("msg", {}) for r in run.results.values() if TOPOLOGY_REPORT in r]
         if code != EXIT_OK or not reports or args.check:
             return code
         topology = reports[0]
-        message = consoles.err if args.json else consoles.out
         if path.resolve() == project.lab_inventory.resolve():
             hosts_file = lab.record_topology(project, topology["primary"], list(topology["replicas"]))
             message.print(f"{topology['primary']} is the primary; {hosts_file} updated.", highlight=False)
@@ -372,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     fail.add_argument("--force", action="store_true", help="promote even if another replica is further ahead")
     rejoin = add(
         "rejoin",
-        playbook_command("rejoin.yml", lambda a: {"dockyard_target": a.host, "dockyard_force": a.force}),
+        topology_command("rejoin.yml", lambda a: {"dockyard_target": a.host, "dockyard_force": a.force}),
         "bring an old primary back as a replica (pg_rewind)",
     )
     rejoin.add_argument("host", metavar="HOST", help="the host to rejoin")

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from dockyard.runner import RunResult
+from dockyard.runner import RunResult, Step
 
 RECAP_COLUMNS = ("ok", "changed", "failed", "unreachable", "skipped")
 RECAP_STYLES = {"changed": "yellow", "failed": "red", "unreachable": "magenta"}
@@ -58,3 +58,24 @@ def print_result(console: Console, result: RunResult) -> None:
     console.print(Text.assemble(f"{result.playbook} ", verdict, f" in {result.elapsed_s:.1f} s"))
     if not result.ok and result.artifact_dir is not None:
         console.print(Text(f"Run artifacts: {result.artifact_dir}", "dim"), highlight=False)
+
+
+def print_steps(
+    console: Console, steps: list[Step], skip_play_prefix: str = "Validate", min_seconds: float = 0.5
+) -> None:
+    """What a switchover, failover or rejoin did, step by step: each task that
+    took a noticeable time or changed something, with how long the run spent
+    on it. Task names say what a step waits for."""
+    shown = [
+        s for s in steps
+        if not s.play.startswith(skip_play_prefix) and (s.seconds >= min_seconds or s.changed)
+    ]  # fmt: skip
+    if not shown:
+        return
+    table = Table(title="Steps", title_justify="left", show_edge=False)
+    table.add_column("step")
+    table.add_column("took", justify="right")
+    table.add_column("changed on")
+    for step in shown:
+        table.add_row(step.task, f"{step.seconds:.1f} s", ", ".join(dict.fromkeys(step.changed)))
+    console.print(table)

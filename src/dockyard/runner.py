@@ -57,6 +57,17 @@ class HostFailure:
 
 
 @dataclass
+class Step:
+    """One task of a run as a whole: how long the play spent on it (over all
+    hosts) and where it changed something."""
+
+    play: str
+    task: str
+    seconds: float = 0.0
+    changed: list[str] = field(default_factory=list)
+
+
+@dataclass
 class RunOptions:
     inventory: Path
     limit: str | None = None
@@ -248,6 +259,28 @@ class _Collector:
         # reports its own stats (a cancelled run).
         self.counted: dict[str, dict[str, int]] = {}
         self.plays_started = 0
+        self.steps: list[Step] = []
+        self._play = ""
+        self._step_started: float | None = None
+
+    def _close_step(self, now: float) -> None:
+        if self.steps and self._step_started is not None:
+            self.steps[-1].seconds = now - self._step_started
+        self._step_started = None
+
+    def _time_steps(self, kind: str, data: dict[str, Any]) -> None:
+        now = time.monotonic()
+        if kind == "playbook_on_play_start":
+            self._close_step(now)
+            self._play = data.get("play", "")
+        elif kind in ("playbook_on_task_start", "playbook_on_handler_task_start"):
+            self._close_step(now)
+            self.steps.append(Step(play=self._play, task=data.get("task", "")))
+            self._step_started = now
+        elif kind == "playbook_on_stats":
+            self._close_step(now)
+        elif kind == "runner_on_ok" and (data.get("res") or {}).get("changed") and self.steps:
+            self.steps[-1].changed.append(data.get("host", "?"))
 
     def _count(self, kind: str, data: dict[str, Any]) -> None:
         outcome = result_outcome(kind, data)
@@ -260,6 +293,7 @@ class _Collector:
         kind = event.get("event", "")
         data = event.get("event_data") or {}
         self._count(kind, data)
+        self._time_steps(kind, data)
         if kind == "playbook_on_play_start":
             self.plays_started += 1
         if kind == "runner_on_failed" and not data.get("ignore_errors"):
@@ -313,6 +347,7 @@ class PlaybookRun:
     options: RunOptions
     on_event: EventHandler | None = None
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
     _cancel_requested: bool = False
 
     _cancel_done: bool = False
@@ -389,6 +424,7 @@ class PlaybookRun:
         artifact_dir = run_dir / "artifacts" / ident
         self._restrict(artifact_dir)
         self.results = collector.results
+        self.steps = collector.steps
         if runner.status == "failed" and collector.plays_started == 0:
             raise BadInput(self._startup_error(runner, playbook_path.name))
         return RunResult(
