@@ -100,7 +100,7 @@ def project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     shutil.copytree(DATA / "cli_project", root)
     (root / "roles").symlink_to(REPO_ROOT / "roles")
-    for name in ("validate.yml", "status.yml"):
+    for name in ("validate.yml", "status.yml", "filter_plugins"):
         (root / "playbooks" / name).symlink_to(REPO_ROOT / "playbooks" / name)
     shutil.copy(REPO_ROOT / "ansible.cfg", root / "ansible.cfg")
     return root
