@@ -129,9 +129,9 @@ def test_bad_inventory_is_refused_before_any_change(db_host: Host, tmp_path: Pat
     run = run_playbook("replication.yml", path)
     assert run.rc != 0, run.output
     assert recap_changed(run.output) == 0, run.output
-    # Refused in the validate play: the play that touches hosts never started.
-    assert "PLAY [PostgreSQL streaming replication]" not in run.output or "NO MORE HOSTS LEFT" in run.output
-    assert "TASK [postgresql_replication : Inspect PostgreSQL on the host]" not in run.output, run.output
+    # Refused in the validate plays: no task of the play that touches hosts ran.
+    touching = run.output.split("PLAY [PostgreSQL streaming replication]")[1:]
+    assert not any("TASK [" in part for part in touching), run.output
     for fragment in expected:
         assert fragment in run.output, f"missing {fragment!r} in:\n{run.output}"
     # The secret never shows, whatever the message.
