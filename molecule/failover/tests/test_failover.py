@@ -251,3 +251,19 @@ def test_a_stale_inventory_stops_converge_without_demoting_the_live_primary():
     assert in_recovery(DB2) == "f"
     assert in_recovery(DB1) == "t" and in_recovery(DB3) == "t"
     assert wait_for(lambda: streams_from(DB1, DB2) and streams_from(DB3, DB2))
+
+
+def test_failover_fences_a_primary_that_is_still_reachable():
+    # db2 is the live primary and answers, but is declared lost: it is
+    # stopped and marked so that it never starts as a primary again.
+    rc, output, _ = operation("failover", DB1)
+    assert rc == 0, output
+    assert in_recovery(DB1) == "f"
+    assert wait_for(lambda: streams_from(DB3, DB1))
+    assert sh(DB2, "cat /var/lib/postgresql/*/main/dockyard.fenced").stdout.startswith("fenced by a failover to")
+    assert sh(DB2, "pg_isready -q").returncode != 0
+    started = sh(DB2, f"systemctl start {service(DB2)}")
+    assert started.returncode != 0
+    log = sh(DB2, f"journalctl -u {service(DB2)} --no-pager").stdout
+    assert "is fenced" in log, log
+    assert sh(DB2, "pg_isready -q").returncode != 0
