@@ -139,47 +139,47 @@ def _finish(args: argparse.Namespace, consoles: Consoles, result: RunResult) -> 
     return _exit_code(result)
 
 
-def playbook_command(playbook: str, extra: Callable[[argparse.Namespace], dict[str, Any]] | None = None):
+TOPOLOGY_REPORT = "Dockyard report: topology"
+
+
+def playbook_command(
+    playbook: str, extra: Callable[[argparse.Namespace], dict[str, Any]] | None = None, moves_primary: bool = False
+):
+    """A command that runs one playbook. Those that move the PostgreSQL primary
+    (switchover, failover, rejoin) also print their steps with durations and
+    bring the inventory in line with the new primary (see _follow_topology)."""
+
     def handler(args: argparse.Namespace, consoles: Consoles) -> int:
         project = Project.locate()
         project.playbook(playbook)
         path, _ = _prepare_inventory(args, project)
         options = _options(args, path, extra(args) if extra else None)
-        result, _ = _run(consoles, project, playbook, options, f"{playbook} on {path}")
-        return _finish(args, consoles, result)
-
-    return handler
-
-
-TOPOLOGY_REPORT = "Dockyard report: topology"
-
-
-def topology_command(playbook: str, extra: Callable[[argparse.Namespace], dict[str, Any]]):
-    """switchover, failover, rejoin: a playbook run, its steps with their
-    durations, then (after a promotion) the lab inventory, or a message for
-    other inventories, brought in line with the new primary."""
-
-    def handler(args: argparse.Namespace, consoles: Consoles) -> int:
-        project = Project.locate()
-        project.playbook(playbook)
-        path, _ = _prepare_inventory(args, project)
-        options = _options(args, path, extra(args))
         result, run = _run(consoles, project, playbook, options, f"{playbook} on {path}")
-        message = consoles.err if args.json else consoles.out
-        report.print_steps(message, run.steps)
+        if moves_primary:
+            report.print_steps(consoles.err if args.json else consoles.out, run.steps)
         code = _finish(args, consoles, result)
-        reports = [r[TOPOLOGY_REPORT].get("msg", {}) for r in run.results.values() if TOPOLOGY_REPORT in r]
-        if code != EXIT_OK or not reports or args.check:
-            return code
-        topology = reports[0]
-        if path.resolve() == project.lab_inventory.resolve():
-            hosts_file = lab.record_topology(project, topology["primary"], list(topology["replicas"]))
-            message.print(f"{topology['primary']} is the primary; {hosts_file} updated.", highlight=False)
-        else:
-            message.print(str(topology.get("inventory", "")), highlight=False)
+        if moves_primary and code == EXIT_OK and not args.check:
+            _follow_topology(args, consoles, project, path, run)
         return code
 
     return handler
+
+
+def _follow_topology(
+    args: argparse.Namespace, consoles: Consoles, project: Project, path: Path, run: PlaybookRun
+) -> None:
+    """After a promotion: the lab inventory names the new primary; any other
+    inventory gets a message saying which host to move."""
+    reports = [r[TOPOLOGY_REPORT].get("msg", {}) for r in run.results.values() if TOPOLOGY_REPORT in r]
+    if not reports:
+        return
+    topology = reports[0]
+    message = consoles.err if args.json else consoles.out
+    if path.resolve() == project.lab_inventory.resolve():
+        hosts_file = lab.record_topology(project, topology["primary"], list(topology["replicas"]))
+        message.print(f"{topology['primary']} is the primary; {hosts_file} updated.", highlight=False)
+    else:
+        message.print(str(topology.get("inventory", "")), highlight=False)
 
 
 def cmd_validate(args: argparse.Namespace, consoles: Consoles) -> int:
@@ -361,20 +361,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     switch = add(
         "switchover",
-        topology_command("switchover.yml", lambda a: {"dockyard_target": a.to}),
+        playbook_command("switchover.yml", lambda a: {"dockyard_target": a.to}, moves_primary=True),
         "planned switchover to a replica, zero data loss",
     )
     switch.add_argument("--to", required=True, metavar="HOST", help="the replica to promote")
     fail = add(
         "failover",
-        topology_command("failover.yml", lambda a: {"dockyard_target": a.to, "dockyard_force": a.force}),
+        playbook_command(
+            "failover.yml", lambda a: {"dockyard_target": a.to, "dockyard_force": a.force}, moves_primary=True
+        ),
         "the primary is lost: promote a replica",
     )
     fail.add_argument("--to", required=True, metavar="HOST", help="the replica to promote")
     fail.add_argument("--force", action="store_true", help="promote even if another replica is further ahead")
     rejoin = add(
         "rejoin",
-        topology_command("rejoin.yml", lambda a: {"dockyard_target": a.host, "dockyard_force": a.force}),
+        playbook_command(
+            "rejoin.yml", lambda a: {"dockyard_target": a.host, "dockyard_force": a.force}, moves_primary=True
+        ),
         "bring an old primary back as a replica (pg_rewind)",
     )
     rejoin.add_argument("host", metavar="HOST", help="the host to rejoin")
