@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -32,56 +30,10 @@ import threading
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-LAB = "dockyard-bench"
-SUBNET = "192.168.234.0/24"
+from benchlab import DOCKYARD, LAB, SUBNET, environment, machine, make_project, psql, run
+
 PRIMARY = f"{LAB}-db1"
 PSQL = "/usr/bin/psql"
-
-
-def make_project(root: Path) -> Path:
-    project = root / "project"
-    project.mkdir()
-    for name in ("roles", "playbooks", "ansible.cfg", "scripts", "services"):
-        (project / name).symlink_to(REPO / name)
-    (project / "inventory").mkdir()
-    (project / "inventory" / "localhost.yml").symlink_to(REPO / "inventory" / "localhost.yml")
-    return project
-
-
-def environment(project: Path) -> dict[str, str]:
-    venv_bin = str(Path(sys.executable).parent)
-    return {
-        **os.environ,
-        "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
-        "DOCKYARD_HOME": str(project),
-        "DOCKYARD_LAB_NAME": LAB,
-        "DOCKYARD_LAB_SUBNET": SUBNET,
-        "ANSIBLE_CONFIG": str(project / "ansible.cfg"),
-        "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(project / ".cache" / "facts"),
-    }
-
-
-def run(argv: list[str], env: dict[str, str], cwd: Path) -> float:
-    started = time.monotonic()
-    result = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
-    elapsed = time.monotonic() - started
-    if result.returncode != 0:
-        sys.stderr.write(result.stdout[-4000:] + result.stderr[-4000:])
-        raise SystemExit(f"failed: {' '.join(argv)}")
-    if "changed=" in result.stdout and argv[0].endswith("ansible-playbook"):
-        changed = sum(int(p.split()[0]) for p in result.stdout.split(" changed=")[1:])
-        print(f"  {Path(argv[-1]).name}: {elapsed:.1f} s, changed={changed}", file=sys.stderr)
-    return elapsed
-
-
-def psql(container: str, sql: str, db: str = "postgres") -> str:
-    return subprocess.run(
-        ["docker", "exec", "-u", "postgres", container, PSQL, "-X", "-At", "-d", db, "-c", sql],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
 
 
 def sample_lag(stop: threading.Event, samples: list[tuple[float, float]]) -> None:
@@ -141,7 +93,7 @@ def wait_rows_after(moment: float, timeout: float = 60.0) -> float | None:
     return None
 
 
-def failover_figures(project: Path, env: dict[str, str], dockyard: str) -> dict[str, float | int | str]:
+def failover_figures(project: Path, env: dict[str, str], dockyard: str = DOCKYARD) -> dict[str, float | int | str]:
     """Switchover, failover and rejoin under a one-row-at-a-time writer."""
     app1 = f"{LAB}-app1"
     subprocess.run(
@@ -215,92 +167,50 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--reruns", type=int, default=3)
-    parser.add_argument("--pgbench-seconds", type=int, default=30)
-    parser.add_argument("--pgbench-clients", type=int, default=4)
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--keep", action="store_true", help="leave the bench lab up")
-    args = parser.parse_args()
-
-    dockyard = str(Path(sys.executable).parent / "dockyard")
-    playbook = str(Path(sys.executable).parent / "ansible-playbook")
-    with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as scratch:
-        project = make_project(Path(scratch))
-        env = environment(project)
-        inventory = str(project / "inventory" / "lab")
-        try:
-            print("bringing up the bench lab", file=sys.stderr)
-            run([dockyard, "lab", "up"], env, project)
-            converge = [
-                "ansible-playbook" if not Path(playbook).exists() else playbook,
-                "-i",
-                inventory,
-                str(project / "playbooks" / "replication.yml"),
-            ]
-            cold = run(converge, env, project)
-            warm = [run(converge, env, project) for _ in range(args.reruns)]
-
-            major = int(psql(PRIMARY, "SHOW server_version_num")) // 10000
-            pgbench = f"/usr/lib/postgresql/{major}/bin/pgbench"
-            psql(PRIMARY, "DROP DATABASE IF EXISTS bench")
-            psql(PRIMARY, "CREATE DATABASE bench")
-            subprocess.run(
-                ["docker", "exec", "-u", "postgres", PRIMARY, pgbench, "-q", "-i", "-s", "10", "bench"],
-                check=True,
-                capture_output=True,
-            )
-            samples: list[tuple[float, float]] = []
-            stop = threading.Event()
-            sampler = threading.Thread(target=sample_lag, args=(stop, samples), daemon=True)
-            sampler.start()
-            bench = subprocess.run(
-                [
-                    "docker",
-                    "exec",
-                    "-u",
-                    "postgres",
-                    PRIMARY,
-                    pgbench,
-                    "-n",
-                    "-c",
-                    str(args.pgbench_clients),
-                    "-j",
-                    "2",
-                    "-T",
-                    str(args.pgbench_seconds),
-                    "bench",
-                ],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            stop.set()
-            sampler.join(timeout=5)
-            tps = next(
-                (line.split("=")[1].split()[0] for line in bench.stdout.splitlines() if line.startswith("tps")), "?"
-            )
-            sync = psql(PRIMARY, "SHOW synchronous_standby_names") or "(asynchronous)"
-            failover = failover_figures(project, env, dockyard)
-        finally:
-            if not args.keep:
-                subprocess.run([dockyard, "lab", "down"], env=env, cwd=project, capture_output=True)
-
-    lag_bytes = [s[0] for s in samples]
-    lag_ms = [s[1] for s in samples]
-    result = {
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
-        "cold_converge_s": round(cold, 1),
-        "rerun_s_median": round(statistics.median(warm), 1),
-        "rerun_s_all": [round(w, 1) for w in warm],
-        "pgbench": {
-            "seconds": args.pgbench_seconds,
-            "clients": args.pgbench_clients,
-            "tps": tps,
-            "synchronous_standby_names": sync,
-        },
+def lag_figures(seconds: int, clients: int) -> dict[str, object]:
+    """Replay lag of the replicas, sampled while pgbench writes on the primary."""
+    major = int(psql(PRIMARY, "SHOW server_version_num")) // 10000
+    pgbench = f"/usr/lib/postgresql/{major}/bin/pgbench"
+    psql(PRIMARY, "DROP DATABASE IF EXISTS bench")
+    psql(PRIMARY, "CREATE DATABASE bench")
+    subprocess.run(
+        ["docker", "exec", "-u", "postgres", PRIMARY, pgbench, "-q", "-i", "-s", "10", "bench"],
+        check=True,
+        capture_output=True,
+    )
+    samples: list[tuple[float, float]] = []
+    stop = threading.Event()
+    sampler = threading.Thread(target=sample_lag, args=(stop, samples), daemon=True)
+    sampler.start()
+    bench = subprocess.run(
+        [
+            "docker",
+            "exec",
+            "-u",
+            "postgres",
+            PRIMARY,
+            pgbench,
+            "-n",
+            "-c",
+            str(clients),
+            "-j",
+            "2",
+            "-T",
+            str(seconds),
+            "bench",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    stop.set()
+    sampler.join(timeout=5)
+    tps = next((line.split("=")[1].split()[0] for line in bench.stdout.splitlines() if line.startswith("tps")), "?")
+    sync = psql(PRIMARY, "SHOW synchronous_standby_names") or "(asynchronous)"
+    lag_bytes = [sample[0] for sample in samples]
+    lag_ms = [sample[1] for sample in samples]
+    return {
+        "pgbench": {"seconds": seconds, "clients": clients, "tps": tps, "synchronous_standby_names": sync},
         "replay_lag": {
             "samples": len(samples),
             "bytes_p50": percentile(lag_bytes, 0.5),
@@ -309,19 +219,19 @@ def main() -> int:
             "ms_p99": round(percentile(lag_ms, 0.99), 2),
         },
     }
-    rows = [
-        ("cold converge, 3 bare hosts (replication.yml)", f"{result['cold_converge_s']} s"),
-        (f"idempotent re-run, median of {args.reruns}", f"{result['rerun_s_median']} s (target < 15 s)"),
-        (f"pgbench {args.pgbench_clients} clients {args.pgbench_seconds} s", f"{tps} tps, sync: {sync}"),
+
+
+def replication_rows(lag: dict, failover: dict) -> list[tuple[str, str]]:
+    """The lag, switchover and failover lines of a result table."""
+    pgbench, replay = lag["pgbench"], lag["replay_lag"]
+    return [
         (
-            "replay lag p50 / p99 (bytes)",
-            f"{result['replay_lag']['bytes_p50']:.0f} / {result['replay_lag']['bytes_p99']:.0f}",
+            f"pgbench {pgbench['clients']} clients {pgbench['seconds']} s",
+            f"{pgbench['tps']} tps, sync: {pgbench['synchronous_standby_names']}",
         ),
-        (
-            "replay lag p50 / p99 (ms)",
-            f"{result['replay_lag']['ms_p50']} / {result['replay_lag']['ms_p99']} (target p99 < 100 ms)",
-        ),
-        ("lag samples", str(len(samples))),
+        ("replay lag p50 / p99 (bytes)", f"{replay['bytes_p50']:.0f} / {replay['bytes_p99']:.0f}"),
+        ("replay lag p50 / p99 (ms)", f"{replay['ms_p50']} / {replay['ms_p99']} (target p99 < 100 ms)"),
+        ("lag samples", str(replay["samples"])),
         (
             "switchover: write unavailability (one-row writer)",
             f"{failover['switchover_write_unavailable_s']} s (target < 3 s);"
@@ -337,9 +247,56 @@ def main() -> int:
         ),
         ("rejoin of the old primary (pg_rewind)", f"{failover['rejoin_s']} s"),
     ]
-    width = max(len(r[0]) for r in rows)
+
+
+def print_table(rows: list[tuple[str, str]]) -> None:
+    width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name.ljust(width)}  {value}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reruns", type=int, default=3)
+    parser.add_argument("--pgbench-seconds", type=int, default=30)
+    parser.add_argument("--pgbench-clients", type=int, default=4)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--keep", action="store_true", help="leave the bench lab up")
+    args = parser.parse_args()
+
+    playbook = str(Path(sys.executable).parent / "ansible-playbook")
+    with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as scratch:
+        project = make_project(Path(scratch))
+        env = environment(project)
+        inventory = str(project / "inventory" / "lab")
+        try:
+            print("bringing up the bench lab", file=sys.stderr)
+            run([DOCKYARD, "lab", "up"], env, project)
+            converge = [playbook, "-i", inventory, str(project / "playbooks" / "replication.yml")]
+            cold = run(converge, env, project)
+            warm = [run(converge, env, project) for _ in range(args.reruns)]
+            lag = lag_figures(args.pgbench_seconds, args.pgbench_clients)
+            failover = failover_figures(project, env)
+        finally:
+            if not args.keep:
+                subprocess.run([DOCKYARD, "lab", "down"], env=env, cwd=project, capture_output=True)
+
+    result = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": machine(),
+        "cold_converge_s": round(cold, 1),
+        "rerun_s_median": round(statistics.median(warm), 1),
+        "rerun_s_all": [round(w, 1) for w in warm],
+        **lag,
+        "failover": failover,
+    }
+    print_table(
+        [
+            ("cold converge, 3 bare hosts (replication.yml)", f"{result['cold_converge_s']} s"),
+            (f"idempotent re-run, median of {args.reruns}", f"{result['rerun_s_median']} s (target < 15 s)"),
+            *replication_rows(lag, failover),
+        ]
+    )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     return 0

@@ -4,7 +4,10 @@ on the control machine before any host is touched."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -240,6 +243,55 @@ def _container_publishes(container: dict[str, Any], key: tuple[str, int, str]) -
     return False
 
 
+def build_digest(build: dict[str, Any]) -> str:
+    """A digest of what a build would produce from: every file of the context
+    (path, mode, content, as found on the control machine), the Dockerfile's
+    name and the build args. The built image carries it as a label; a re-run
+    whose digest matches neither copies the context nor builds."""
+    context = Path(str(build["context"])).expanduser()
+    if not context.is_dir():
+        raise ValueError(f"build context {context} is not a directory on the control machine")
+    digest = hashlib.sha256()
+    digest.update(json.dumps([build.get("dockerfile", "Dockerfile"), build.get("args", {})], sort_keys=True).encode())
+    for path in sorted(p for p in context.rglob("*") if p.is_file()):
+        digest.update(f"\0{path.relative_to(context)}\0{path.stat().st_mode & 0o777:o}\0".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def tagged(image: str) -> str:
+    """The name Docker lists an image under: with :latest when no tag is given."""
+    if "@" in image or ":" in image.rsplit("/", 1)[-1]:
+        return image
+    return f"{image}:latest"
+
+
+def builds(services: list[dict[str, Any]], present_images: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The services built on the host, each as name, image, build, digest and
+    needed (the host has no image of that name carrying that digest)."""
+    digests: dict[str, str] = {}
+    for image in present_images or []:
+        labels = (image.get("Config") or {}).get("Labels") or {}
+        for tag in image.get("RepoTags") or []:
+            digests[tag] = labels.get("org.dockyard.build-digest", "")
+    result = []
+    for service in services:
+        if "build" not in service:
+            continue
+        image = tagged(str(service.get("image") or f"dockyard/{service['name']}:latest"))
+        digest = build_digest(service["build"])
+        result.append(
+            {
+                "name": service["name"],
+                "image": image,
+                "build": service["build"],
+                "digest": digest,
+                "needed": digests.get(image) != digest,
+            }
+        )
+    return result
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -249,4 +301,5 @@ class FilterModule:
             "microservices_networks_of": networks_of,
             "microservices_bindings": bindings,
             "microservices_port_clashes": port_clashes,
+            "microservices_builds": builds,
         }

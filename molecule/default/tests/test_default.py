@@ -1,0 +1,102 @@
+"""Testinfra checks of the default scenario: the whole platform on four real
+systemd hosts, end to end. An item posted to the gateway on app1 goes through
+the api to the primary (db1), is streamed to both replicas (db2, db3), and is
+returned by GET /api/items, which the api reads from a replica."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+import uuid
+
+import pytest
+import testinfra
+
+GATEWAY = "http://192.168.237.10:8080"
+PRIMARY = "db1"
+REPLICAS = ["db2", "db3"]
+REPLICA_ADDRESSES = {"192.168.237.12", "192.168.237.13"}
+
+
+def on(name: str, user: str = "root"):
+    return testinfra.get_host(f"docker://{user}@dockyard-molecule-{name}")
+
+
+def sql(name: str, query: str, db: str = "app") -> str:
+    return on(name, "postgres").check_output(f"psql -XAtq -v ON_ERROR_STOP=1 -d {db} -c {json.dumps(query)}")
+
+
+def wait_for(predicate, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def request(method: str, path: str, payload: dict | None = None) -> tuple[int, dict[str, str], object]:
+    data = json.dumps(payload).encode() if payload is not None else None
+    req = urllib.request.Request(
+        f"{GATEWAY}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=10) as response:
+        return response.status, dict(response.headers), json.load(response)
+
+
+def test_app1_runs_the_engine_and_healthy_services():
+    app1 = on("app1")
+    assert app1.service("docker").is_running
+    assert app1.service("docker").is_enabled
+    for name in ("api", "gateway"):
+        state = json.loads(app1.check_output(f"docker inspect --format '{{{{json .State}}}}' {name}"))
+        assert state["Status"] == "running", name
+        assert state["Health"]["Status"] == "healthy", name
+    assert "0.0.0.0:8080" in app1.check_output("docker port gateway 8080/tcp")
+
+
+def test_db1_is_the_primary_and_both_replicas_stream_from_it():
+    assert sql(PRIMARY, "SELECT pg_is_in_recovery()") == "f"
+    for replica in REPLICAS:
+        assert sql(replica, "SELECT pg_is_in_recovery()") == "t", replica
+    senders = sql(PRIMARY, "SELECT application_name, state, sync_state FROM pg_stat_replication ORDER BY 1")
+    rows = [line.split("|") for line in senders.splitlines()]
+    # application_name is the replica's inventory name.
+    assert [row[0] for row in rows] == [f"dockyard-molecule-{replica}" for replica in REPLICAS]
+    assert all(row[1] == "streaming" for row in rows), rows
+    # ANY 1 (db2, db3): both are quorum candidates.
+    assert all(row[2] == "quorum" for row in rows), rows
+
+
+def test_the_api_reaches_its_database_through_the_gateway():
+    status, _, health = request("GET", "/api/health")
+    assert status == 200
+    assert health == {"status": "ok", "database": "ok"}
+
+
+def test_an_item_posted_through_the_gateway_reaches_the_primary_both_replicas_and_get():
+    name = f"item-{uuid.uuid4().hex[:12]}"
+    status, _, created = request("POST", "/api/items", {"name": name})
+    assert status == 201
+    assert created["name"] == name
+    item_id = int(created["id"])
+
+    lookup = f"SELECT name FROM items WHERE id = {item_id}"
+    assert sql(PRIMARY, lookup) == name
+    for replica in REPLICAS:
+        assert wait_for(lambda replica=replica: sql(replica, lookup) == name), (
+            f"{replica} never replayed item {item_id}"
+        )
+
+    status, headers, items = request("GET", "/api/items")
+    assert status == 200
+    assert headers["X-Served-By"] in REPLICA_ADDRESSES
+    assert {"id": item_id, "name": name} in [{"id": i["id"], "name": i["name"]} for i in items]
+
+
+@pytest.mark.parametrize("replica", REPLICAS)
+def test_a_replica_refuses_writes(replica):
+    result = on(replica, "postgres").run("psql -XAtq -d app -c 'CREATE TABLE refused (id int)'")
+    assert result.rc != 0
+    assert "read-only transaction" in result.stderr

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""The whole platform's figures on a lab of its own (app1, db1 primary, db2 and
+db3 replicas): the cold `dockyard up` from bare hosts, the warm re-run, where
+each spends its time per role, the apt floor and the cold converge's ratio to
+it, then replication lag under pgbench and the switchover and failover figures
+(scripts/bench/replication.py's measures, on the same lab).
+
+    .venv/bin/python scripts/bench/platform.py [--reruns 3] [--json FILE] [--keep]
+
+The apt floor is the same packages the roles install (`apt-mark showmanual`
+after the converge, less the bare image's), installed by hand with one
+`apt-get update && apt-get install` per host into fresh bare lab hosts, all
+hosts at once: what a converge cannot beat. Time per role is taken from the
+run's ansible-runner events the way profile_tasks takes it (from a task's start
+to the next one's), summed per role.
+
+Targets (issue #7): cold converge within 1.3x the apt floor; warm re-run of the
+four-host lab under 20 s. Uses DOCKYARD_LAB_NAME=dockyard-bench on
+192.168.234.0/24 in a scratch project, removed at the end unless --keep; talks
+only to that lab's containers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import itertools
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+from benchlab import DOCKYARD, LAB, REPO, dockyard_json, environment, machine, make_project, run
+from replication import failover_figures, lag_figures, print_table, replication_rows
+
+HOSTS = ["app1", "db1", "db2", "db3"]
+
+
+def manual_packages(host: str) -> set[str]:
+    argv = ["docker", "exec", f"{LAB}-{host}", "apt-mark", "showmanual"]
+    return set(subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split())
+
+
+def last_run_events(project: Path, playbook: str) -> list[dict]:
+    runs = sorted((project / ".dockyard" / "artifacts").glob(f"*-{Path(playbook).stem}"))
+    if not runs:
+        raise SystemExit(f"no artifacts of {playbook} under {project / '.dockyard'}")
+    events = [json.loads(path.read_text()) for path in (runs[-1] / "job_events").glob("*.json")]
+    return sorted(events, key=lambda event: event["counter"])
+
+
+def seconds_per_role(events: list[dict]) -> dict[str, float]:
+    """profile_tasks' measure (a task's start to the next task's), per role;
+    plays' own tasks (validation's second play, ...) count as "(playbook)"."""
+    marks = ("playbook_on_task_start", "playbook_on_handler_task_start", "playbook_on_play_start", "playbook_on_stats")
+    starts = [
+        (datetime.fromisoformat(event["created"]), event["event_data"].get("role") or "(playbook)", event["event"])
+        for event in events
+        if event["event"] in marks
+    ]
+    totals: collections.Counter[str] = collections.Counter()
+    for (moment, role, kind), (following, _, _) in itertools.pairwise(starts):
+        if kind != "playbook_on_play_start":
+            totals[role] += (following - moment).total_seconds()
+    return {role: round(seconds, 1) for role, seconds in totals.most_common()}
+
+
+def apt_floor(packages: dict[str, list[str]]) -> tuple[float, dict[str, float]]:
+    """Installs each host's packages by hand, all hosts at once; returns the
+    wall time and each host's own time."""
+    times: dict[str, float] = {}
+
+    def install(host: str) -> None:
+        command = (
+            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+            + " ".join(packages[host])
+            + " >/dev/null"
+        )
+        started = time.monotonic()
+        subprocess.run(["docker", "exec", f"{LAB}-{host}", "sh", "-c", command], check=True, capture_output=True)
+        times[host] = round(time.monotonic() - started, 1)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=install, args=(host,)) for host in HOSTS if packages[host]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if len(times) != len(threads):
+        raise SystemExit("the apt floor's install failed on a host (see above)")
+    return round(time.monotonic() - started, 1), times
+
+
+def git_commit() -> str:
+    argv = ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]
+    return subprocess.run(argv, capture_output=True, text=True).stdout.strip()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reruns", type=int, default=3)
+    parser.add_argument("--pgbench-seconds", type=int, default=30)
+    parser.add_argument("--pgbench-clients", type=int, default=4)
+    parser.add_argument("--json", type=Path, default=REPO / ".cache" / "bench" / "platform.json")
+    parser.add_argument("--keep", action="store_true", help="leave the bench lab up at the end")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as scratch:
+        project = make_project(Path(scratch))
+        env = environment(project)
+        try:
+            print("bench lab up", file=sys.stderr)
+            run([DOCKYARD, "lab", "up"], env, project)
+            bare = {host: manual_packages(host) for host in HOSTS}
+
+            print("cold dockyard up", file=sys.stderr)
+            cold, cold_result = dockyard_json(["up"], env, project)
+            cold_roles = seconds_per_role(last_run_events(project, "site.yml"))
+            warm: list[float] = []
+            for number in range(args.reruns):
+                print(f"warm dockyard up #{number + 1}", file=sys.stderr)
+                elapsed, result = dockyard_json(["up"], env, project)
+                changed = {host: counts["changed"] for host, counts in result["recap"].items()}
+                if any(changed.values()):
+                    raise SystemExit(f"a re-run changed hosts: {changed}")
+                warm.append(elapsed)
+            warm_roles = seconds_per_role(last_run_events(project, "site.yml"))
+            packages = {host: sorted(manual_packages(host) - bare[host]) for host in HOSTS}
+
+            print("replication lag under pgbench", file=sys.stderr)
+            lag = lag_figures(args.pgbench_seconds, args.pgbench_clients)
+            print("switchover, failover, rejoin", file=sys.stderr)
+            failover = failover_figures(project, env)
+
+            print("apt floor on fresh bare hosts", file=sys.stderr)
+            run([DOCKYARD, "lab", "down"], env, project)
+            run([DOCKYARD, "lab", "up"], env, project)
+            floor, floor_hosts = apt_floor(packages)
+        finally:
+            if not args.keep:
+                subprocess.run([DOCKYARD, "lab", "down"], env=env, cwd=project, capture_output=True)
+
+    result = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": machine(),
+        "commit": git_commit(),
+        "cold_up_s": round(cold, 1),
+        "cold_recap": cold_result["recap"],
+        "cold_seconds_per_role": cold_roles,
+        "warm_up_s_median": round(statistics.median(warm), 1),
+        "warm_up_s_all": [round(w, 1) for w in warm],
+        "warm_seconds_per_role": warm_roles,
+        "packages": packages,
+        "apt_floor_s": floor,
+        "apt_floor_s_per_host": floor_hosts,
+        "cold_to_floor_ratio": round(cold / floor, 2),
+        **lag,
+        "failover": failover,
+    }
+    rows = [
+        ("cold `dockyard up`, 4 bare lab hosts", f"{result['cold_up_s']} s"),
+        ("  per role", ", ".join(f"{role} {s} s" for role, s in cold_roles.items())),
+        (
+            "apt floor: the same packages by hand, hosts at once",
+            f"{floor} s ({', '.join(f'{host} {s} s' for host, s in floor_hosts.items())})",
+        ),
+        ("cold converge / apt floor", f"{result['cold_to_floor_ratio']}x (target <= 1.3x)"),
+        (f"warm `dockyard up`, changed=0, median of {args.reruns}", f"{result['warm_up_s_median']} s (target < 20 s)"),
+        ("  per role", ", ".join(f"{role} {s} s" for role, s in warm_roles.items())),
+        *replication_rows(lag, failover),
+    ]
+    print_table(rows)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nJSON: {args.json}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
