@@ -206,7 +206,7 @@ def port_clashes(
     clashes = []
     for want in wanted:
         key = (want["ip"], want["port"], want["protocol"])
-        holders = [c for c in containers if _container_publishes(c, key)]
+        holders = [c for c in containers if c.get("State", "running") == "running" and _container_publishes(c, key)]
         ours = [c for c in holders if (c.get("Labels") or {}).get("org.dockyard.managed") == "true"]
         foreign = [c for c in holders if c not in ours]
         for container in foreign:
@@ -259,6 +259,20 @@ def build_digest(build: dict[str, Any]) -> str:
     return digest.hexdigest()[:32]
 
 
+def _name(container: dict[str, Any]) -> str:
+    return str((container.get("Names") or ["/"])[0]).lstrip("/")
+
+
+def container_named(containers: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    """The container of that name in docker_host_info's list, or None."""
+    return next((c for c in containers if _name(c) == name), None)
+
+
+def managed_names(containers: list[dict[str, Any]]) -> list[str]:
+    """Names of the containers this role started (label org.dockyard.managed)."""
+    return [_name(c) for c in containers if (c.get("Labels") or {}).get("org.dockyard.managed") == "true"]
+
+
 def tagged(image: str) -> str:
     """The name Docker lists an image under: with :latest when no tag is given."""
     if "@" in image or ":" in image.rsplit("/", 1)[-1]:
@@ -302,4 +316,6 @@ class FilterModule:
             "microservices_bindings": bindings,
             "microservices_port_clashes": port_clashes,
             "microservices_builds": builds,
+            "microservices_container_named": container_named,
+            "microservices_managed_names": managed_names,
         }

@@ -1,9 +1,11 @@
-"""The microservices role decides on the control machine which images to
-build: a built image carries its context's digest as a label, and a re-run
-whose digest matches neither copies the context nor builds. The filter is a
-pure function of files and the engine's image list, so it runs here as is;
-the images list is shaped like docker_image_info's (the microservices
-Molecule scenario covers the real engine)."""
+"""Decisions the microservices role makes on the control machine from one look
+at the host: which images to build (a built image carries its context's
+digest as a label; a re-run whose digest matches neither copies the context
+nor builds), which container a service has, which containers are Dockyard's,
+and which ports clash. The filters are pure functions of files and of the
+engine's lists, so they run here as they are; those lists are shaped like
+docker_image_info's and docker_host_info's (the microservices Molecule
+scenario covers the real engine)."""
 
 from __future__ import annotations
 
@@ -79,3 +81,33 @@ def test_services_without_build_are_left_out(context: Path) -> None:
 def test_a_missing_context_names_the_path(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a directory on the control machine"):
         filters.builds([{"name": "api", "build": {"context": str(tmp_path / "nope")}}])
+
+
+def container(name: str, state: str = "running", managed: bool = True, port: int | None = None) -> dict:
+    return {
+        "Names": [f"/{name}"],
+        "State": state,
+        "Image": f"dockyard/{name}:latest",
+        "Labels": {"org.dockyard.managed": "true"} if managed else {"maintainer": "someone"},
+        "Ports": [{"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": port, "Type": "tcp"}] if port else [],
+    }
+
+
+def test_the_container_of_a_service_is_found_by_its_exact_name() -> None:
+    containers = [container("api-dockyard-previous"), container("api", state="exited"), container("web")]
+    assert filters.container_named(containers, "api")["State"] == "exited"
+    assert filters.container_named(containers, "gateway") is None
+
+
+def test_only_containers_dockyard_started_are_its_own() -> None:
+    containers = [container("api"), container("theirs", managed=False), container("old", state="exited")]
+    assert filters.managed_names(containers) == ["api", "old"]
+
+
+def test_a_stopped_foreign_container_holds_no_port() -> None:
+    wanted = [{"service": "web", "ip": "0.0.0.0", "port": 8080, "protocol": "tcp", "spec": "8080:80"}]
+    stopped = [container("theirs", state="exited", managed=False, port=8080)]
+    assert filters.port_clashes(wanted, [], stopped) == []
+    running = [container("theirs", managed=False, port=8080)]
+    [clash] = filters.port_clashes(wanted, [], running)
+    assert "container theirs, not managed by Dockyard" in clash

@@ -1,0 +1,136 @@
+#!/usr/bin/python
+"""What the docker_engine role needs to know about a host, in one round trip:
+package states, the files it manages, daemon.json as it is, dockerd's --help
+and the service's state. A host that is already right then costs no apt run,
+no file writes and no service call: over slow connections one module call
+costs far less than the dozen it replaces."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: docker_engine_probe
+short_description: Report the state of Docker Engine on a Debian-family host
+description:
+  - Reads, without changing anything, the dpkg state of the packages named,
+    owner, group and mode of the paths named, the text of daemon.json, the
+    output of C(dockerd --help) and whether the docker service is active and
+    enabled.
+options:
+  packages:
+    description: Package names whose dpkg state to report.
+    type: list
+    elements: str
+    required: true
+  paths:
+    description: Paths whose owner, group and mode to report.
+    type: list
+    elements: str
+    default: []
+  daemon_json:
+    description: Path of daemon.json.
+    type: str
+    default: /etc/docker/daemon.json
+  dockerd:
+    description: Path of dockerd.
+    type: str
+    required: true
+  service:
+    description: systemd unit of the engine.
+    type: str
+    default: docker
+"""
+
+RETURN = r"""
+packages:
+  description: "Per package dpkg knows: want (install, hold, deinstall, purge,
+    unknown) and status (installed, config-files, not-installed, ...)."
+  type: dict
+  returned: always
+paths: {description: "Per existing path: owner, group, mode (octal string, e.g. 0644).", type: dict, returned: always}
+daemon_json: {description: Text of daemon.json, null when missing., type: str, returned: always}
+installed: {description: dockerd is installed (its --help ran)., type: bool, returned: always}
+dockerd_help: {description: Output of dockerd --help, empty when not installed., type: str, returned: always}
+service_active: {description: The engine's unit is active., type: bool, returned: always}
+service_enabled: {description: The engine's unit is enabled., type: bool, returned: always}
+"""
+
+import grp
+import os
+import pwd
+import shutil
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def package_states(module: AnsibleModule, names: list[str]) -> dict[str, dict[str, str]]:
+    if not names:
+        return {}
+    # dpkg-query exits 1 when some names are unknown; it still lists the others.
+    _, out, _ = module.run_command(
+        ["dpkg-query", "-W", "-f=${Package} ${Status}\n", *names], environ_update={"LC_ALL": "C"}
+    )
+    states = {}
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) == 4:
+            states[fields[0]] = {"want": fields[1], "status": fields[3]}
+    return states
+
+
+def path_states(paths: list[str]) -> dict[str, dict[str, str]]:
+    states = {}
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            continue
+        try:
+            owner = pwd.getpwuid(info.st_uid).pw_name
+        except KeyError:
+            owner = str(info.st_uid)
+        try:
+            group = grp.getgrgid(info.st_gid).gr_name
+        except KeyError:
+            group = str(info.st_gid)
+        states[path] = {"owner": owner, "group": group, "mode": f"{info.st_mode & 0o7777:04o}"}
+    return states
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "packages": {"type": "list", "elements": "str", "required": True},
+            "paths": {"type": "list", "elements": "str", "default": []},
+            "daemon_json": {"type": "str", "default": "/etc/docker/daemon.json"},
+            "dockerd": {"type": "str", "required": True},
+            "service": {"type": "str", "default": "docker"},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    daemon_json = None
+    if os.path.isfile(params["daemon_json"]):
+        with open(params["daemon_json"], encoding="utf-8", errors="replace") as handle:
+            daemon_json = handle.read()
+    installed, help_text = False, ""
+    if os.access(params["dockerd"], os.X_OK):
+        rc, out, err = module.run_command([params["dockerd"], "--help"])
+        installed, help_text = rc == 0, out + err
+    active = enabled = False
+    if shutil.which("systemctl"):
+        active = module.run_command(["systemctl", "is-active", "--quiet", params["service"]])[0] == 0
+        enabled = module.run_command(["systemctl", "is-enabled", "--quiet", params["service"]])[0] == 0
+    module.exit_json(
+        changed=False,
+        packages=package_states(module, params["packages"]),
+        paths=path_states(params["paths"]),
+        daemon_json=daemon_json,
+        installed=installed,
+        dockerd_help=help_text,
+        service_active=active,
+        service_enabled=enabled,
+    )
+
+
+if __name__ == "__main__":
+    main()
