@@ -1,69 +1,252 @@
 #!/usr/bin/env bash
-# One command from a fresh Debian/Ubuntu machine to a running Dockyard lab:
-# control-machine packages, the venv with Dockyard and its pinned Ansible, a
-# Docker Engine, the lab image, the lab hosts, and the platform deployed into
-# them. Safe to run again: every phase skips what is already done.
+# One command from a fresh Debian/Ubuntu machine to a running Dockyard.
 #
-#   scripts/bootstrap.sh               # everything above
-#   scripts/bootstrap.sh --replicas 3  # a lab with three PostgreSQL replicas
+#   scripts/bootstrap.sh               # workstation: the lab, with the platform deployed in it
+#   scripts/bootstrap.sh --replicas 3  # the same, with three PostgreSQL replicas
+#   scripts/bootstrap.sh --local       # this server itself as a one-host platform
+#
+# Workstation (default): control-machine packages, the venv with Dockyard and its
+# pinned Ansible, Docker Engine (installed by Dockyard's own docker_engine role
+# when missing), the lab image, the lab hosts, `dockyard up`, `dockyard status`.
+# --local: provisions this very server (Docker Engine, the sample services,
+# PostgreSQL) through the same roles, from a generated inventory in
+# inventory/local/ (secrets generated once, mode 0600).
+# Environment: DOCKYARD_DOCKER_SOURCE=official|distro (Docker's apt repository,
+# the default, or the distribution's docker.io); DOCKYARD_BASE_IMAGE (--local: the
+# image the sample services are built FROM; default debian:bookworm-slim, pulled,
+# so set it to a local image on air-gapped servers); DOCKYARD_BASE_IMAGE_ARCHIVE
+# (--local: a `docker save` archive loaded when that image is missing).
+# Safe to run again: every phase skips what is already done.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 cd "$DOCKYARD_ROOT"
 
+mode=workstation
 replicas=2
 while [ $# -gt 0 ]; do
   case "$1" in
     --replicas) replicas="${2:?--replicas needs a number}"; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --local) mode=local; shift ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) fail "unknown argument: $1 (see --help)" ;;
   esac
 done
+docker_source="${DOCKYARD_DOCKER_SOURCE:-official}"
+case "$docker_source" in official|distro) ;; *) fail "DOCKYARD_DOCKER_SOURCE must be official or distro, not '$docker_source'" ;; esac
 
+started=$SECONDS
+current_phase=setup
 phase_start=0
-phase() { phase_start=$SECONDS; log "$1"; }
-phase_done() { log "done in $((SECONDS - phase_start)) s"; }
+phase() { current_phase="$1"; phase_start=$SECONDS; log "$1"; }
+phase_done() { log "$current_phase: done in $((SECONDS - phase_start)) s"; }
 on_error() {
-  printf '\nerror: bootstrap stopped during: %s\n' "${current_phase:-setup}" >&2
-  printf 'Fix what the output above names, then run %s again: finished phases are skipped.\n' "$0" >&2
+  printf '\nerror: bootstrap stopped during "%s" after %s s.\n' "$current_phase" "$((SECONDS - phase_start))" >&2
+  printf 'Fix what the output above names, then run %s%s again: finished phases are skipped.\n' \
+    "$0" "$([ "$mode" = local ] && echo ' --local')" >&2
+  [ -d .dockyard/artifacts ] && printf 'Ansible runs are kept in %s/.dockyard/artifacts/.\n' "$DOCKYARD_ROOT" >&2
 }
 trap on_error ERR
 
-current_phase="control machine packages"
-phase "$current_phase"
-ensure_apt_packages debootstrap iptables git ca-certificates python3-venv
+has_systemd() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null; }
+
+# The control machine's own engine through the docker_engine role, where
+# systemd runs; elsewhere (CI containers, chroots) the distribution's package,
+# started by hand.
+control_machine_docker() {
+  if command -v dockerd >/dev/null; then
+    ensure_dockerd
+    return 0
+  fi
+  if has_systemd; then
+    log "installing Docker Engine on this machine with the docker_engine role (source: $docker_source)"
+    local inventory="$DOCKYARD_ROOT/.cache/bootstrap/control-machine.yml"
+    mkdir -p "$(dirname "$inventory")"
+    cat > "$inventory" <<YAML
+# Written by scripts/bootstrap.sh: this machine, as the one docker host.
+all:
+  children:
+    docker_hosts:
+      hosts:
+        localhost:
+          ansible_connection: local
+          ansible_python_interpreter: /usr/bin/python3
+          docker_engine_source: $docker_source
+          docker_engine_users: ["${SUDO_USER:-root}"]
+YAML
+    as_root env "PATH=$PATH" ANSIBLE_CONFIG="$DOCKYARD_ROOT/ansible.cfg" \
+      "$DOCKYARD_VENV/bin/ansible-playbook" -i "$inventory" playbooks/docker.yml
+  else
+    log "no service manager runs here: installing the distribution's docker.io and starting dockerd by hand"
+    ensure_docker_engine_package
+  fi
+  ensure_dockerd
+}
+
+# The address the services reach PostgreSQL at: this server's main IPv4.
+main_address() {
+  ip -4 route get 192.0.2.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p' | head -n1
+}
+
+write_local_inventory() {
+  local dir="$DOCKYARD_ROOT/inventory/local" host address base
+  host="$(hostname -s)"
+  address="$(main_address)"
+  [ -n "$address" ] || fail "could not find this server's IPv4 address (ip route get); is the network up?"
+  base="${DOCKYARD_BASE_IMAGE:-debian:bookworm-slim}"
+  mkdir -p "$dir/group_vars/all"
+  chmod 0700 "$dir"
+  cat > "$dir/hosts.yml" <<YAML
+# Written by scripts/bootstrap.sh --local: this server runs everything.
+all:
+  children:
+    docker_hosts:
+      hosts:
+        $host:
+    app_hosts:
+      hosts:
+        $host:
+    postgresql:
+      children:
+        postgresql_primary:
+          hosts:
+            $host:
+        postgresql_replicas:
+          hosts: {}
+YAML
+  cat > "$dir/group_vars/all/main.yml" <<YAML
+# Written by scripts/bootstrap.sh --local; rewritten by each run (not secrets.yml).
+ansible_connection: local
+ansible_python_interpreter: /usr/bin/python3
+docker_engine_source: $docker_source
+# PostgreSQL listens on the server's address; the services reach it from
+# Docker's networks (Docker's default pools are in 172.16.0.0/12).
+postgresql_address: $address
+postgresql_client_networks: ["172.16.0.0/12"]
+postgresql_databases:
+  - name: app
+    owner: app
+postgresql_users:
+  - name: app
+    password: "{{ local_app_db_password }}"
+YAML
+  cat > "$dir/group_vars/app_hosts.yml" <<YAML
+# Written by scripts/bootstrap.sh --local: the sample services of services/.
+microservices_networks:
+  - name: dockyard-apps
+microservices:
+  - name: api
+    build:
+      context: $DOCKYARD_ROOT/services/api
+      args: {BASE_IMAGE: "$base"}
+    env:
+      DB_PRIMARY_HOST: "$address"
+      DB_REPLICA_HOSTS: "$address"
+      DB_PORT: "5432"
+      DB_NAME: app
+      DB_USER: app
+    secret_env:
+      DB_PASSWORD: "{{ local_app_db_password }}"
+    networks: [dockyard-apps]
+    healthcheck:
+      test: [CMD, curl, -fsS, "http://127.0.0.1:8000/health"]
+      interval: 5s
+      timeout: 3s
+      retries: 5
+  - name: gateway
+    build:
+      context: $DOCKYARD_ROOT/services/gateway
+      args: {BASE_IMAGE: "$base"}
+    ports: ["8080:8080"]
+    networks: [dockyard-apps]
+    depends_on: [api]
+    healthcheck:
+      test: [CMD, curl, -fsS, "http://127.0.0.1:8080/health"]
+      interval: 5s
+      timeout: 3s
+      retries: 5
+YAML
+  if [ ! -f "$dir/group_vars/all/secrets.yml" ]; then
+    (
+      umask 077
+      printf '# Generated once by scripts/bootstrap.sh --local; keep it out of git.\n' > "$dir/group_vars/all/secrets.yml"
+      printf 'postgresql_replication_password: %s\n' "$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)" \
+        >> "$dir/group_vars/all/secrets.yml"
+      printf 'local_app_db_password: %s\n' "$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)" \
+        >> "$dir/group_vars/all/secrets.yml"
+    )
+  fi
+  chmod -R go-rwx "$dir"
+  echo "$dir"
+}
+
+phase "control machine packages"
+if [ "$mode" = local ]; then
+  ensure_apt_packages iptables git ca-certificates python3-venv iproute2
+else
+  ensure_apt_packages debootstrap iptables git ca-certificates python3-venv
+fi
 phase_done
 
-current_phase="Docker Engine on this machine"
-phase "$current_phase"
-ensure_docker_engine_package
-ensure_dockerd
-phase_done
-
-current_phase="virtualenv with Dockyard and Ansible"
-phase "$current_phase"
+phase "virtualenv with Dockyard and Ansible"
 ensure_venv
 phase_done
 
-current_phase="lab image"
-phase "$current_phase"
+if [ "$mode" = local ]; then
+  has_systemd || fail "--local provisions this server through systemd, which does not run here"
+  phase "inventory for this server"
+  inventory="$(write_local_inventory)"
+  log "inventory: $inventory"
+  phase_done
+
+  # The engine first, on its own: a base image archive can then be loaded
+  # before the services are built.
+  phase "Docker Engine (dockyard docker -i $inventory)"
+  as_root env "PATH=$PATH" DOCKYARD_HOME="$DOCKYARD_ROOT" "$DOCKYARD_VENV/bin/dockyard" docker -i "$inventory"
+  phase_done
+
+  if [ -n "${DOCKYARD_BASE_IMAGE_ARCHIVE:-}" ]; then
+    phase "base image for the services"
+    if as_root docker image inspect "${DOCKYARD_BASE_IMAGE:-debian:bookworm-slim}" >/dev/null 2>&1; then
+      log "${DOCKYARD_BASE_IMAGE:-debian:bookworm-slim} is already loaded"
+    else
+      as_root docker load -q -i "$DOCKYARD_BASE_IMAGE_ARCHIVE"
+    fi
+    phase_done
+  fi
+
+  phase "platform deployment (dockyard up -i $inventory)"
+  as_root env "PATH=$PATH" DOCKYARD_HOME="$DOCKYARD_ROOT" "$DOCKYARD_VENV/bin/dockyard" up -i "$inventory"
+  phase_done
+
+  phase "status"
+  as_root env "PATH=$PATH" DOCKYARD_HOME="$DOCKYARD_ROOT" "$DOCKYARD_VENV/bin/dockyard" status -i "$inventory"
+  phase_done
+
+  log "this server runs the platform (in $((SECONDS - started)) s); its inventory: $inventory"
+  log "re-run or change it with: .venv/bin/dockyard up -i $inventory"
+  exit 0
+fi
+
+phase "Docker Engine on this machine"
+control_machine_docker
+phase_done
+
+phase "lab image"
 ensure_lab_image
 phase_done
 
-current_phase="lab hosts"
-phase "$current_phase"
+phase "lab hosts"
 dockyard lab up --replicas "$replicas"
 phase_done
 
-current_phase="platform deployment (dockyard up)"
-phase "$current_phase"
+phase "platform deployment (dockyard up)"
 dockyard up
 phase_done
 
-current_phase="status"
-phase "$current_phase"
+phase "status"
 dockyard status
 phase_done
 
-log "the lab is up; inventory in inventory/lab/. Use .venv/bin/dockyard (or . .venv/bin/activate)."
+log "the lab is up (in $((SECONDS - started)) s); inventory in inventory/lab/. Use .venv/bin/dockyard (or . .venv/bin/activate)."
 log "tear it down with: dockyard lab down"

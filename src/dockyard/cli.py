@@ -227,6 +227,7 @@ def cmd_lab_up(args: argparse.Namespace, consoles: Consoles) -> int:
         consoles.err.print(f"Building the lab image {lab.lab_image()} (first time only, about a minute)")
         lab.build_image(project)
     options = _options(args, lab.control_inventory(project), {**lab.lab_vars(project), "lab_replicas": args.replicas})
+    lab.forget_facts(project)
     result, _ = _run(consoles, project, "lab.yml", options, "lab up")
     code = _finish(args, consoles, result)
     if code == EXIT_OK and not args.json:
@@ -243,6 +244,7 @@ def cmd_lab_down(args: argparse.Namespace, consoles: Consoles) -> int:
     lab.check_docker()
     options = _options(args, lab.control_inventory(project), {**lab.lab_vars(project), "lab_state": "absent"})
     result, _ = _run(consoles, project, "lab.yml", options, "lab down")
+    lab.forget_facts(project)
     return _finish(args, consoles, result)
 
 

@@ -40,6 +40,12 @@ def control_inventory(project: Project) -> Path:
     return project.root / "inventory" / "localhost.yml"
 
 
+def forget_facts(project: Project) -> None:
+    """New lab hosts reuse the names of the old ones: facts cached about those
+    (addresses, versions) must not stand in for theirs."""
+    shutil.rmtree(project.fact_cache, ignore_errors=True)
+
+
 def check_docker() -> None:
     """The lab needs a Docker Engine this user can talk to."""
     if shutil.which("docker") is None:

@@ -35,6 +35,12 @@ class Project:
         """ansible-runner's private data dir; artifacts of past runs live here."""
         return self.root / ".dockyard"
 
+    @property
+    def fact_cache(self) -> Path:
+        """Facts Ansible gathered, kept across runs (ansible.cfg's cache, a day):
+        a re-run or `dockyard status` need not gather them again."""
+        return self.root / ".cache" / "facts"
+
     def playbook(self, name: str) -> Path:
         path = self.playbooks / name
         if not path.is_file():

@@ -395,6 +395,9 @@ class PlaybookRun:
                 playbook=str(playbook_path.relative_to(self.project.root)),
                 inventory=str(self.options.inventory),
                 ident=ident,
+                # ansible-runner would keep facts in each run's artifacts, so
+                # every run gathered them again; an absolute path is used as is.
+                fact_cache=str(self.project.fact_cache),
                 limit=self.options.limit,
                 tags=self.options.tags,
                 verbosity=self.options.verbosity or None,
