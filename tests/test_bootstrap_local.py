@@ -74,6 +74,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 "/var/lib/docker",
                 "-v",
                 f"{checkout}:{ROOT_IN_HOST}",
+                *(["-v", f"{pip_ca()}:{PIP_CA_IN_HOST}:ro"] if pip_ca() else []),
                 LAB_IMAGE,
             ],
             check=True,
@@ -94,8 +95,28 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         subprocess.run(["docker", "network", "rm", network], capture_output=True)
 
 
+# This machine's way to the package index (an index, a proxy, the CA that
+# proxy signs with) is the server's too.
+PIP_SETTINGS = (
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_TRUSTED_HOST",
+    "PIP_DEFAULT_TIMEOUT",
+    "HTTPS_PROXY",
+    "https_proxy",
+)
+PIP_CA_IN_HOST = "/etc/dockyard-test/pip-ca.crt"
+
+
+def pip_ca() -> str | None:
+    path = os.environ.get("PIP_CERT") or os.environ.get("REQUESTS_CA_BUNDLE")
+    return path if path and Path(path).is_file() else None
+
+
 def bootstrap(server: str) -> subprocess.CompletedProcess[str]:
-    passed = {key: value for key, value in os.environ.items() if key in ("PIP_INDEX_URL", "PIP_DEFAULT_TIMEOUT")}
+    passed = {key: value for key, value in os.environ.items() if key in PIP_SETTINGS}
+    if pip_ca():
+        passed["PIP_CERT"] = PIP_CA_IN_HOST
     env = {
         **passed,
         # No Docker repository and no registry here: the distribution's engine
