@@ -74,8 +74,9 @@ all:
           docker_engine_source: $docker_source
           docker_engine_users: ["${SUDO_USER:-root}"]
 YAML
-    as_root env "PATH=$PATH" ANSIBLE_CONFIG="$DOCKYARD_ROOT/ansible.cfg" \
-      "$DOCKYARD_VENV/bin/ansible-playbook" -i "$inventory" playbooks/docker.yml
+    as_root env "PATH=$PATH" DOCKYARD_HOME="$DOCKYARD_ROOT" "$DOCKYARD_VENV/bin/dockyard" docker -i "$inventory"
+    # That run was root's; its run records and facts stay this user's.
+    [ "$(id -u)" = 0 ] || as_root chown -R "$(id -u):$(id -g)" "$DOCKYARD_ROOT/.dockyard" "$DOCKYARD_ROOT/.cache"
   else
     log "no service manager runs here: installing the distribution's docker.io and starting dockerd by hand"
     ensure_docker_engine_package
@@ -224,7 +225,7 @@ if [ "$mode" = local ]; then
   phase_done
 
   log "this server runs the platform (in $((SECONDS - started)) s); its inventory: $inventory"
-  log "re-run or change it with: .venv/bin/dockyard up -i $inventory"
+  log "change it, then apply it as root with: .venv/bin/dockyard up -i $inventory"
   exit 0
 fi
 

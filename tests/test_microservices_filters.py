@@ -111,3 +111,22 @@ def test_a_stopped_foreign_container_holds_no_port() -> None:
     running = [container("theirs", managed=False, port=8080)]
     [clash] = filters.port_clashes(wanted, [], running)
     assert "container theirs, not managed by Dockyard" in clash
+
+
+def test_only_bindings_no_running_container_publishes_need_a_look_at_the_ports() -> None:
+    wanted = [
+        {"service": "web", "ip": "0.0.0.0", "port": 8080, "protocol": "tcp", "spec": "8080:80"},
+        {"service": "web", "ip": "127.0.0.1", "port": 8082, "protocol": "tcp", "spec": "127.0.0.1:8082:80"},
+    ]
+    containers = [container("web", port=8080), container("old", state="exited", port=8082)]
+    assert [want["port"] for want in filters.unheld(wanted, containers)] == [8082]
+
+
+def test_networks_are_applied_only_when_missing_or_different() -> None:
+    wanted = [{"name": "backend"}, {"name": "private", "internal": True}, {"name": "new"}]
+    present = [
+        {"Name": "backend", "Driver": "bridge", "Internal": False, "Labels": {"org.dockyard.managed": "true"}},
+        {"Name": "private", "Driver": "bridge", "Internal": False, "Labels": {"org.dockyard.managed": "true"}},
+    ]
+    assert [n["name"] for n in filters.networks_to_apply(wanted, present)] == ["private", "new"]
+    assert filters.networks_to_apply(wanted, None) == wanted

@@ -273,6 +273,35 @@ def managed_names(containers: list[dict[str, Any]]) -> list[str]:
     return [_name(c) for c in containers if (c.get("Labels") or {}).get("org.dockyard.managed") == "true"]
 
 
+def unheld(wanted: list[dict[str, Any]], containers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The wanted bindings no running container publishes."""
+    running = [c for c in containers if c.get("State", "running") == "running"]
+    return [
+        want
+        for want in wanted
+        if not any(_container_publishes(c, (want["ip"], want["port"], want["protocol"])) for c in running)
+    ]
+
+
+def networks_to_apply(networks: list[dict[str, Any]], present: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The networks to hand to docker_network: all of them when the host's were
+    not read, else those missing or with another driver, internal flag or label."""
+    if present is None:
+        return list(networks)
+    by_name = {str(n.get("Name")): n for n in present}
+    result = []
+    for network in networks:
+        found = by_name.get(str(network["name"]))
+        if (
+            found is None
+            or found.get("Driver") != network.get("driver", "bridge")
+            or bool(found.get("Internal")) != bool(network.get("internal", False))
+            or (found.get("Labels") or {}).get("org.dockyard.managed") != "true"
+        ):
+            result.append(network)
+    return result
+
+
 def tagged(image: str) -> str:
     """The name Docker lists an image under: with :latest when no tag is given."""
     if "@" in image or ":" in image.rsplit("/", 1)[-1]:
@@ -318,4 +347,6 @@ class FilterModule:
             "microservices_builds": builds,
             "microservices_container_named": container_named,
             "microservices_managed_names": managed_names,
+            "microservices_unheld": unheld,
+            "microservices_networks_to_apply": networks_to_apply,
         }
