@@ -66,7 +66,10 @@ ensure_venv() {
     log "creating the virtualenv in $DOCKYARD_VENV"
     "$DOCKYARD_PYTHON" -m venv "$DOCKYARD_VENV" || fail "could not create a venv: apt-get install python3-venv"
   fi
-  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  local have
+  have="$(cat "$stamp" 2>/dev/null || true)"
+  # A venv with extras (the tests') serves a run that asks for none.
+  if [ "$have" != "$want" ] && { [ -n "$extras" ] || [ "${have:0:16}" != "$want" ]; }; then
     log "installing Dockyard${extras:+ [$extras]} and its pinned Ansible into the virtualenv"
     "$DOCKYARD_VENV/bin/pip" install -q --disable-pip-version-check --upgrade pip >/dev/null
     "$DOCKYARD_VENV/bin/pip" install -q --disable-pip-version-check -e "$DOCKYARD_ROOT${extras:+[$extras]}"
