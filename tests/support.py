@@ -133,14 +133,37 @@ def run_playbook(
     return PlaybookRun(rc=result.returncode, output=result.stdout + result.stderr)
 
 
-def wait_for(predicate, timeout: float = 15.0) -> bool:
-    """Poll predicate every half second until it holds or time runs out."""
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.5) -> bool:
+    """Poll predicate until it holds or time runs out. A predicate that asserts
+    (a psql helper whose server is still starting) counts as not yet."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.5)
+        try:
+            if predicate():
+                return True
+        except AssertionError:
+            pass
+        time.sleep(interval)
     return False
+
+
+def sh(container: str, command: str, user: str = "root") -> subprocess.CompletedProcess[str]:
+    """A shell command in a container, its result returned whatever it is."""
+    return subprocess.run(
+        ["docker", "exec", "-u", user, container, "sh", "-c", command], capture_output=True, text=True, timeout=120
+    )
+
+
+def psql(container: str, sql: str, db: str = "postgres") -> str:
+    """One SQL statement as postgres in a container; its unaligned output."""
+    result = subprocess.run(
+        ["docker", "exec", "-u", "postgres", container, "psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, f"{container}: {sql}: {result.stderr}"
+    return result.stdout.strip()
 
 
 def recap_changed(output: str) -> int:

@@ -6,12 +6,13 @@ returned by GET /api/items, which the api reads from a replica."""
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 import uuid
 
 import pytest
 import testinfra
+
+from support import psql, wait_for
 
 GATEWAY = "http://192.168.237.10:8080"
 PRIMARY = "db1"
@@ -23,17 +24,8 @@ def on(name: str, user: str = "root"):
     return testinfra.get_host(f"docker://{user}@dockyard-molecule-{name}")
 
 
-def sql(name: str, query: str, db: str = "app") -> str:
-    return on(name, "postgres").check_output(f"psql -XAtq -v ON_ERROR_STOP=1 -d {db} -c {json.dumps(query)}")
-
-
-def wait_for(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False
+def sql(name: str, query: str) -> str:
+    return psql(f"dockyard-molecule-{name}", query, "app")
 
 
 def request(method: str, path: str, payload: dict | None = None) -> tuple[int, dict[str, str], object]:

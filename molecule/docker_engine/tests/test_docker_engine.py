@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 
 import pytest
+
+from support import wait_for
 
 TEST_PORT = 8081
 
@@ -102,21 +103,12 @@ def published_container(host):
     host.run("docker rm -f dockyard-web")
 
 
-def _wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.3)
-    return False
-
-
 def test_published_port_answers_on_the_host(host, published_container):
     def answers():
         result = host.run(f"curl -fsS --max-time 2 http://127.0.0.1:{TEST_PORT}/")
         return result.rc == 0 and "dockyard-ok" in result.stdout
 
-    assert _wait_for(answers)
+    assert wait_for(answers)
     assert host.socket(f"tcp://0.0.0.0:{TEST_PORT}").is_listening
 
 
@@ -148,6 +140,6 @@ def test_allowing_a_source_opens_the_port(host, published_container):
     rule = f"DOCKER-USER 1 -s {gateway}/32 -j RETURN"
     host.run_test(f"iptables -I {rule}")
     try:
-        assert _wait_for(lambda: _connects(_host_address(host), TEST_PORT))
+        assert wait_for(lambda: _connects(_host_address(host), TEST_PORT))
     finally:
         host.run(f"iptables -D {rule.replace(' 1 ', ' ', 1)}")

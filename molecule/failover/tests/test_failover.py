@@ -13,7 +13,11 @@ import os
 import re
 import subprocess
 import time
+from functools import partial
 from pathlib import Path
+
+import support
+from support import psql, sh
 
 DB1, DB2, DB3 = "dockyard-molecule-db1", "dockyard-molecule-db2", "dockyard-molecule-db3"
 CLIENT = "dockyard-molecule-client"
@@ -22,6 +26,8 @@ APP_PASSWORD = "molecule-app-secret-3f7c0a64"
 EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 PLAYBOOKS = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]) / "playbooks"
 SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
+# Promotions, rewinds and restarts: a minute before a wait gives up.
+wait_for = partial(support.wait_for, timeout=60.0)
 
 WRITER = f"""#!/bin/sh
 # Inserts one row at a time into whichever host accepts writes; logs each
@@ -37,35 +43,6 @@ while [ ! -e /tmp/stop-writer ]; do
   fi
 done
 """
-
-
-def sh(container: str, command: str, user: str = "root") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["docker", "exec", "-u", user, container, "sh", "-c", command], capture_output=True, text=True, timeout=120
-    )
-
-
-def psql(container: str, sql: str, db: str = "postgres") -> str:
-    result = subprocess.run(
-        ["docker", "exec", "-u", "postgres", container, "psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, f"{container}: {sql}: {result.stderr}"
-    return result.stdout.strip()
-
-
-def wait_for(predicate, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return True
-        except AssertionError:
-            pass
-        time.sleep(0.5)
-    return False
 
 
 def playbook(name: str, *options: str) -> tuple[int, str, float]:

@@ -5,22 +5,14 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 
 import pytest
+
+from support import wait_for
 
 
 def inspect(host, name: str) -> dict:
     return json.loads(host.check_output(f"docker inspect {name}"))[0]
-
-
-def wait_for(predicate, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 @pytest.fixture(scope="module")

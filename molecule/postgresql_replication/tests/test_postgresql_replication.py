@@ -9,11 +9,12 @@ import json
 import os
 import re
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
 import pytest
+
+from support import psql, sh, wait_for
 
 PRIMARY = "dockyard-molecule-db1"
 REPLICAS = ["dockyard-molecule-db2", "dockyard-molecule-db3"]
@@ -23,47 +24,6 @@ REPLICATION_PASSWORD = "molecule-replication-secret-4c1f9a77"
 APP_PASSWORD = "molecule-app-secret-91d3e0b2"
 EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
-
-
-def sh(container: str, command: str, user: str = "root") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["docker", "exec", "-u", user, container, "sh", "-c", command], capture_output=True, text=True, timeout=120
-    )
-
-
-def psql(container: str, sql: str, db: str = "postgres") -> str:
-    result = subprocess.run(
-        [
-            "docker",
-            "exec",
-            "-u",
-            "postgres",
-            container,
-            "psql",
-            "-X",
-            "-At",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            db,
-            "-c",
-            sql,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, f"{container}: {sql}: {result.stderr}"
-    return result.stdout.strip()
-
-
-def wait_for(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 def data_directory(container: str) -> str:
