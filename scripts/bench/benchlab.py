@@ -8,7 +8,10 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,6 +41,22 @@ def environment(project: Path) -> dict[str, str]:
         "ANSIBLE_CONFIG": str(project / "ansible.cfg"),
         "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(project / ".cache" / "facts"),
     }
+
+
+@contextmanager
+def bench_lab(keep: bool = False) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A scratch project with its lab up: (project, environment). The lab is
+    removed at the end, even after a failure, unless keep."""
+    with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as scratch:
+        project = make_project(Path(scratch))
+        env = environment(project)
+        try:
+            print("bench lab up", file=sys.stderr)
+            run([DOCKYARD, "lab", "up"], env, project)
+            yield project, env
+        finally:
+            if not keep:
+                subprocess.run([DOCKYARD, "lab", "down"], env=env, cwd=project, capture_output=True)
 
 
 def run(argv: list[str], env: dict[str, str], cwd: Path) -> float:

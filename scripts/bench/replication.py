@@ -25,12 +25,11 @@ import json
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-from benchlab import DOCKYARD, LAB, SUBNET, environment, machine, make_project, psql, run
+from benchlab import DOCKYARD, LAB, SUBNET, bench_lab, machine, psql, run
 
 PRIMARY = f"{LAB}-db1"
 PSQL = "/usr/bin/psql"
@@ -265,21 +264,12 @@ def main() -> int:
     args = parser.parse_args()
 
     playbook = str(Path(sys.executable).parent / "ansible-playbook")
-    with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as scratch:
-        project = make_project(Path(scratch))
-        env = environment(project)
-        inventory = str(project / "inventory" / "lab")
-        try:
-            print("bringing up the bench lab", file=sys.stderr)
-            run([DOCKYARD, "lab", "up"], env, project)
-            converge = [playbook, "-i", inventory, str(project / "playbooks" / "replication.yml")]
-            cold = run(converge, env, project)
-            warm = [run(converge, env, project) for _ in range(args.reruns)]
-            lag = lag_figures(args.pgbench_seconds, args.pgbench_clients)
-            failover = failover_figures(project, env)
-        finally:
-            if not args.keep:
-                subprocess.run([DOCKYARD, "lab", "down"], env=env, cwd=project, capture_output=True)
+    with bench_lab(args.keep) as (project, env):
+        converge = [playbook, "-i", str(project / "inventory" / "lab"), str(project / "playbooks" / "replication.yml")]
+        cold = run(converge, env, project)
+        warm = [run(converge, env, project) for _ in range(args.reruns)]
+        lag = lag_figures(args.pgbench_seconds, args.pgbench_clients)
+        failover = failover_figures(project, env)
 
     result = {
         "date": time.strftime("%Y-%m-%d"),

@@ -30,13 +30,12 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import datetime
 from pathlib import Path
 
-from benchlab import DOCKYARD, LAB, REPO, dockyard_json, environment, machine, make_project, run
+from benchlab import DOCKYARD, LAB, REPO, bench_lab, dockyard_json, machine, run
 from replication import failover_figures, lag_figures, print_table, replication_rows
 
 HOSTS = ["app1", "db1", "db2", "db3"]
@@ -132,41 +131,33 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="leave the bench lab up at the end")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as scratch:
-        project = make_project(Path(scratch))
-        env = environment(project)
-        try:
-            print("bench lab up", file=sys.stderr)
-            run([DOCKYARD, "lab", "up"], env, project)
-            bare = {host: manual_packages(host) for host in HOSTS}
+    with bench_lab(args.keep) as (project, env):
+        bare = {host: manual_packages(host) for host in HOSTS}
 
-            print("cold dockyard up", file=sys.stderr)
-            cold, cold_result = dockyard_json(["up"], env, project)
-            cold_tasks = task_seconds(last_run_events(project, "site.yml"))
-            cold_roles = seconds_per_role(cold_tasks)
-            warm: list[float] = []
-            for number in range(args.reruns):
-                print(f"warm dockyard up #{number + 1}", file=sys.stderr)
-                elapsed, result = dockyard_json(["up"], env, project)
-                changed = {host: counts["changed"] for host, counts in result["recap"].items()}
-                if any(changed.values()):
-                    raise SystemExit(f"a re-run changed hosts: {changed}")
-                warm.append(elapsed)
-            warm_roles = seconds_per_role(task_seconds(last_run_events(project, "site.yml")))
-            packages = {host: sorted(manual_packages(host) - bare[host]) for host in HOSTS}
+        print("cold dockyard up", file=sys.stderr)
+        cold, cold_result = dockyard_json(["up"], env, project)
+        cold_tasks = task_seconds(last_run_events(project, "site.yml"))
+        cold_roles = seconds_per_role(cold_tasks)
+        warm: list[float] = []
+        for number in range(args.reruns):
+            print(f"warm dockyard up #{number + 1}", file=sys.stderr)
+            elapsed, result = dockyard_json(["up"], env, project)
+            changed = {host: counts["changed"] for host, counts in result["recap"].items()}
+            if any(changed.values()):
+                raise SystemExit(f"a re-run changed hosts: {changed}")
+            warm.append(elapsed)
+        warm_roles = seconds_per_role(task_seconds(last_run_events(project, "site.yml")))
+        packages = {host: sorted(manual_packages(host) - bare[host]) for host in HOSTS}
 
-            print("replication lag under pgbench", file=sys.stderr)
-            lag = lag_figures(args.pgbench_seconds, args.pgbench_clients)
-            print("switchover, failover, rejoin", file=sys.stderr)
-            failover = failover_figures(project, env)
+        print("replication lag under pgbench", file=sys.stderr)
+        lag = lag_figures(args.pgbench_seconds, args.pgbench_clients)
+        print("switchover, failover, rejoin", file=sys.stderr)
+        failover = failover_figures(project, env)
 
-            print("apt floor on fresh bare hosts", file=sys.stderr)
-            run([DOCKYARD, "lab", "down"], env, project)
-            run([DOCKYARD, "lab", "up"], env, project)
-            floor, floor_hosts = apt_floor(packages)
-        finally:
-            if not args.keep:
-                subprocess.run([DOCKYARD, "lab", "down"], env=env, cwd=project, capture_output=True)
+        print("apt floor on fresh bare hosts", file=sys.stderr)
+        run([DOCKYARD, "lab", "down"], env, project)
+        run([DOCKYARD, "lab", "up"], env, project)
+        floor, floor_hosts = apt_floor(packages)
 
     result = {
         "date": time.strftime("%Y-%m-%d"),
