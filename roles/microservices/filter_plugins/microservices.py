@@ -309,30 +309,30 @@ def tagged(image: str) -> str:
     return f"{image}:latest"
 
 
-def builds(services: list[dict[str, Any]], present_images: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """The services built on the host, each as name, image, build, digest and
-    needed (the host has no image of that name carrying that digest)."""
+def builds(services: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The services built on the host, each as name, image, build and the
+    digest of its context."""
+    return [
+        {
+            "name": service["name"],
+            "image": tagged(str(service.get("image") or f"dockyard/{service['name']}:latest")),
+            "build": service["build"],
+            "digest": build_digest(service["build"]),
+        }
+        for service in services
+        if "build" in service
+    ]
+
+
+def needing_build(built: list[dict[str, Any]], present_images: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Those of builds() the host has no image of that name carrying that digest
+    for (docker_image_info's images)."""
     digests: dict[str, str] = {}
-    for image in present_images or []:
+    for image in present_images:
         labels = (image.get("Config") or {}).get("Labels") or {}
         for tag in image.get("RepoTags") or []:
             digests[tag] = labels.get("org.dockyard.build-digest", "")
-    result = []
-    for service in services:
-        if "build" not in service:
-            continue
-        image = tagged(str(service.get("image") or f"dockyard/{service['name']}:latest"))
-        digest = build_digest(service["build"])
-        result.append(
-            {
-                "name": service["name"],
-                "image": image,
-                "build": service["build"],
-                "digest": digest,
-                "needed": digests.get(image) != digest,
-            }
-        )
-    return result
+    return [build for build in built if digests.get(build["image"]) != build["digest"]]
 
 
 class FilterModule:
@@ -345,6 +345,7 @@ class FilterModule:
             "microservices_bindings": bindings,
             "microservices_port_clashes": port_clashes,
             "microservices_builds": builds,
+            "microservices_needing_build": needing_build,
             "microservices_container_named": container_named,
             "microservices_managed_names": managed_names,
             "microservices_unheld": unheld,
