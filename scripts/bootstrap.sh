@@ -183,7 +183,7 @@ YAML
 
 phase "control machine packages"
 if [ "$mode" = local ]; then
-  ensure_apt_packages iptables git ca-certificates python3-venv iproute2
+  ensure_apt_packages iptables ca-certificates python3-venv iproute2
 else
   ensure_apt_packages debootstrap iptables git ca-certificates python3-venv
 fi
