@@ -101,6 +101,12 @@ BAD_INVENTORIES = {
         {**BASE, "postgresql_port": 70000},
         ["testhost: postgresql_port is 70000", "between 1 and 65535"],
     ),
+    "an unknown role attribute": (
+        ["testhost"],
+        ["db2"],
+        {**BASE, "postgresql_users": [{"name": "app", "password": GOOD_PASSWORD, "role_attr_flags": "LOGIN,ADMIN"}]},
+        ["testhost: postgresql_users 'app' has role_attr_flags ADMIN", "e.g. LOGIN,CREATEDB"],
+    ),
     "a port of zero": (
         ["testhost"],
         ["db2"],

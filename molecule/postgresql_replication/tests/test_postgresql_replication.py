@@ -22,6 +22,7 @@ SPARE = "dockyard-molecule-db4"
 CLUSTER = [PRIMARY, *REPLICAS]
 REPLICATION_PASSWORD = "molecule-replication-secret-4c1f9a77"
 APP_PASSWORD = "molecule-app-secret-91d3e0b2"
+REPORTER_PASSWORD = "molecule-reporter-secret-5e0a7c13"
 EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
 
@@ -107,6 +108,20 @@ def test_the_application_user_logs_in_with_its_password_only():
     assert wrong.returncode != 0 and "password authentication failed" in wrong.stderr
 
 
+def test_declared_users_get_their_attributes_databases_and_grants():
+    assert (
+        psql(PRIMARY, "SELECT rolcanlogin, rolcreatedb, rolsuper FROM pg_roles WHERE rolname = 'reporter'") == "t|t|f"
+    )
+    assert psql(PRIMARY, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'reports'") == "reporter"
+    # CREATE is granted explicitly (PUBLIC has only CONNECT and TEMPORARY).
+    acl = psql(PRIMARY, "SELECT datacl::text FROM pg_database WHERE datname = 'app'")
+    assert "reporter=C/" in acl, acl
+    logged_in = sh(
+        PRIMARY, f"PGPASSWORD={REPORTER_PASSWORD} psql -X -h 127.0.0.1 -U reporter -d reports -Atc 'SELECT 1'"
+    )
+    assert logged_in.returncode == 0, logged_in.stderr
+
+
 def test_no_network_line_trusts_anyone_and_every_address_is_an_address():
     for host in CLUSTER:
         rows = psql(
@@ -146,6 +161,7 @@ def test_no_password_in_configuration_or_output():
     assert "Write the server configuration" in log  # the converge output is there
     assert REPLICATION_PASSWORD not in log
     assert APP_PASSWORD not in log
+    assert REPORTER_PASSWORD not in log
 
 
 # --- Changes to the cluster, each followed by a real re-run --------------------

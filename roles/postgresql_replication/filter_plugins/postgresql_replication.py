@@ -123,6 +123,7 @@ def as_int(value: Any) -> int | None:
 
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ROLE_FLAGS = ("SUPERUSER", "CREATEROLE", "CREATEDB", "INHERIT", "LOGIN", "REPLICATION", "BYPASSRLS")
 SIZE = re.compile(r"^[1-9][0-9]*(kB|MB|GB|TB)$")
 
 
@@ -209,6 +210,15 @@ def problems(values: dict[str, Any], host: str, replica_count: int, lab: bool) -
             )
         elif not str(entry.get("password") or ""):
             found.append(f"{host}: postgresql_users '{name}' needs a non-empty `password` (keep it in a vault).")
+        else:
+            flags = [f.strip().upper() for f in str(entry.get("role_attr_flags") or "LOGIN").split(",") if f.strip()]
+            unknown = [f for f in flags if f not in ROLE_FLAGS and f.removeprefix("NO") not in ROLE_FLAGS]
+            if unknown:
+                found.append(
+                    f"{host}: postgresql_users '{name}' has role_attr_flags {', '.join(unknown)}, which PostgreSQL"
+                    f" does not know; use a comma-separated list of {', '.join(ROLE_FLAGS)}, each with NO before it"
+                    " to turn it off (e.g. LOGIN,CREATEDB)."
+                )
     return found
 
 
