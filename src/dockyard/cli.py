@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from dockyard import __version__, inventory, lab, report, status
+from dockyard import __version__, inventory, lab, report, site, status
 from dockyard.errors import (
     EXIT_BAD_INPUT,
     EXIT_CANCELLED,
@@ -26,7 +26,7 @@ from dockyard.errors import (
 )
 from dockyard.progress import Progress
 from dockyard.project import VAULT_PASSWORD_FILE_ENV, Project, vault_password_file
-from dockyard.runner import DEFAULT_KEEP_RUNS, PlaybookRun, RunOptions, RunResult
+from dockyard.runner import DEFAULT_KEEP_RUNS, PlaybookRun, RunOptions, RunResult, execute_side_by_side
 
 KEEP_RUNS_ENV = "DOCKYARD_KEEP_RUNS"
 
@@ -163,6 +163,28 @@ def playbook_command(
         return code
 
     return handler
+
+
+def cmd_up(args: argparse.Namespace, consoles: Consoles) -> int:
+    """site.yml; its application and database parts side by side where they
+    share no host (see site.py)."""
+    project = Project.locate()
+    path, inv = _prepare_inventory(args, project, parse=True)
+    assert inv is not None
+    plan = site.plan(inv, args.limit)
+    options = _options(args, path)
+    if not plan.side_by_side:
+        result, _ = _run(consoles, project, site.SITE_PLAYBOOK, options, f"{site.SITE_PLAYBOOK} on {path}")
+        return _finish(args, consoles, result)
+    title = f"{site.SITE_PLAYBOOK} on {path} ({' and '.join(plan.playbooks)} side by side)"
+    progress = Progress(consoles.err, title, verbosity=options.verbosity)
+    runs = [
+        PlaybookRun(project=project, playbook=playbook, options=options, on_event=progress.lane(Path(playbook).stem))
+        for playbook in plan.playbooks
+    ]
+    with progress:
+        result = execute_side_by_side(runs, site.SITE_PLAYBOOK)
+    return _finish(args, consoles, result)
 
 
 def _follow_topology(
@@ -347,7 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     down.set_defaults(handler=cmd_lab_down)
 
-    add("up", playbook_command("site.yml"), "deploy the whole platform (playbooks/site.yml)")
+    add("up", cmd_up, "deploy the whole platform (playbooks/site.yml)")
     add("validate", cmd_validate, "check the inventory and variables; changes nothing")
     add("status", cmd_status, "engine, containers, ports and PostgreSQL of every host")
     add("docker", playbook_command("docker.yml"), "Docker Engine only (playbooks/docker.yml)")

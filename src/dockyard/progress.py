@@ -3,11 +3,15 @@
 On a terminal, a redrawn panel: current play and task, per-host counts and the
 elapsed time. Elsewhere (CI logs, pipes), plain lines: one per task, one per host
 that changed, failed or was unreachable. With verbosity, Ansible's own output as
-it comes."""
+it comes. Runs made side by side (runner.execute_side_by_side) feed it through
+lane(): each lane's play and task are shown, and its plain lines say whose
+they are."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,10 +52,12 @@ class Progress:
         self.verbosity = verbosity
         self.live_mode = console.is_terminal and verbosity == 0
         self.started = time.monotonic()
-        self.play = ""
-        self.task = ""
+        # lane -> [play, task]; the lane of a lone run is "".
+        self.lanes: dict[str, list[str]] = {}
         self.hosts: dict[str, HostCounts] = {}
         self._live: Live | None = None
+        # ansible-runner calls lanes' handlers from their own threads.
+        self._lock = threading.Lock()
 
     def __enter__(self) -> Progress:
         self.started = time.monotonic()
@@ -71,26 +77,39 @@ class Progress:
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
+    def lane(self, name: str) -> Callable[[dict[str, Any]], None]:
+        """The event handler of one of several runs made side by side."""
+        self.lanes.setdefault(name, ["", ""])
+        return lambda event: self.handle(event, name)
+
     def __call__(self, event: dict[str, Any]) -> None:
+        self.handle(event, "")
+
+    def handle(self, event: dict[str, Any], lane: str) -> None:
+        with self._lock:
+            self._handle(event, lane)
+
+    def _handle(self, event: dict[str, Any], lane: str) -> None:
         kind = event.get("event", "")
         data = event.get("event_data") or {}
+        where = self.lanes.setdefault(lane, ["", ""])
         if self.verbosity and event.get("stdout"):
             self.console.print(Text(event["stdout"]), highlight=False)
         if kind == "playbook_on_play_start":
-            self.play = data.get("play", "")
+            where[0] = data.get("play", "")
             if not self.live_mode and not self.verbosity:
-                self._line(f"PLAY {self.play}")
+                self._line(f"PLAY {where[0]}", lane)
         elif kind == "playbook_on_task_start" or kind == "playbook_on_handler_task_start":
-            self.task = data.get("task", "")
+            where[1] = data.get("task", "")
             if not self.live_mode and not self.verbosity:
                 prefix = "HANDLER" if "handler" in kind else "TASK"
-                self._line(f"  {prefix} {self.task}")
+                self._line(f"  {prefix} {where[1]}", lane)
         elif kind.startswith("runner_on_") and kind not in ("runner_on_start",):
-            self._count(kind, data)
+            self._count(kind, data, lane)
         if self._live is not None:
             self._live.update(self._render())
 
-    def _count(self, kind: str, data: dict[str, Any]) -> None:
+    def _count(self, kind: str, data: dict[str, Any], lane: str) -> None:
         host = data.get("host", "?")
         counts = self.hosts.setdefault(host, HostCounts())
         outcome = result_outcome(kind, data)
@@ -99,22 +118,18 @@ class Progress:
         add_outcome(counts.counts, outcome)
         counts.last_task = data.get("task", "")
         if not self.live_mode and not self.verbosity and outcome in ("changed", "failed", "unreachable"):
-            self._line(f"    {outcome}: {host}")
+            self._line(f"    {outcome}: {host}", lane)
 
-    def _line(self, text: str) -> None:
-        self.console.print(f"[{_elapsed(self.elapsed)}] {text}", highlight=False, markup=False)
+    def _line(self, text: str, lane: str = "") -> None:
+        where = f"{lane} | " if lane else ""
+        self.console.print(f"[{_elapsed(self.elapsed)}] {where}{text}", highlight=False, markup=False)
 
     def _render(self) -> Group:
-        header = Text.assemble(
-            (f"{self.title}  ", "bold"),
-            (_elapsed(self.elapsed), "dim"),
-            "\n",
-            ("play: ", "dim"),
-            self.play or "-",
-            "\n",
-            ("task: ", "dim"),
-            self.task or "-",
-        )
+        header = Text.assemble((f"{self.title}  ", "bold"), (_elapsed(self.elapsed), "dim"))
+        for lane, (play, task) in (self.lanes or {"": ["", ""]}).items():
+            label = f"{lane}: " if lane else ""
+            header.append_text(Text.assemble("\n", (f"{label}play: ", "dim"), play or "-"))
+            header.append_text(Text.assemble("\n", (f"{label}task: ", "dim"), task or "-"))
         table = Table(box=None, pad_edge=False, show_edge=False)
         table.add_column("host")
         for name in COUNTERS:

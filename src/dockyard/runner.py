@@ -9,8 +9,9 @@ import shlex
 import shutil
 import signal
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -372,57 +373,52 @@ class PlaybookRun:
         return shlex.join(args)
 
     def execute(self) -> RunResult:
+        with _ctrl_c_cancels([self]):
+            return self._execute(_run_stamp(), rotate=self.options.keep_runs)
+
+    def _execute(self, stamp: str, rotate: int) -> RunResult:
+        """The run itself; the caller owns SIGINT (only the main thread may)."""
         import ansible_runner
 
         playbook_path = self.project.playbook(self.playbook)
         run_dir = self.project.run_dir
         run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         run_dir.chmod(0o700)
-        ident = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ") + "-" + playbook_path.stem
+        ident = f"{stamp}-{playbook_path.stem}"
         collector = _Collector(self.on_event)
-
-        previous_handler = signal.getsignal(signal.SIGINT)
-
-        def on_sigint(signum: int, frame: Any) -> None:
-            self.request_cancel()
-
-        signal.signal(signal.SIGINT, on_sigint)
         started = time.monotonic()
-        try:
-            runner = ansible_runner.run(
-                private_data_dir=str(run_dir),
-                project_dir=str(self.project.root),
-                playbook=str(playbook_path.relative_to(self.project.root)),
-                inventory=str(self.options.inventory),
-                ident=ident,
-                # ansible-runner would keep facts in each run's artifacts, so
-                # every run gathered them again; an absolute path is used as is.
-                fact_cache=str(self.project.fact_cache),
-                limit=self.options.limit,
-                tags=self.options.tags,
-                verbosity=self.options.verbosity or None,
-                extravars=self.options.extra_vars or None,
-                cmdline=self._cmdline() or None,
-                envvars={
-                    "ANSIBLE_CONFIG": str(self.project.ansible_cfg),
-                    "ANSIBLE_FORCE_COLOR": "0",
-                    "ANSIBLE_NOCOLOR": "1",
-                    "PATH": search_path(),
-                    # An inventory Ansible cannot parse stops the run instead of
-                    # running against no hosts and reporting success.
-                    "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
-                },
-                # No plain-text env/ files (extravars, passwords) under the
-                # private data dir, and no stale ones overriding this run.
-                suppress_env_files=True,
-                rotate_artifacts=max(1, self.options.keep_runs),
-                quiet=True,
-                event_handler=collector,
-                cancel_callback=self._should_cancel,
-                settings={"pexpect_timeout": 0.5, "suppress_ansible_output": False},
-            )
-        finally:
-            signal.signal(signal.SIGINT, previous_handler)
+        runner = ansible_runner.run(
+            private_data_dir=str(run_dir),
+            project_dir=str(self.project.root),
+            playbook=str(playbook_path.relative_to(self.project.root)),
+            inventory=str(self.options.inventory),
+            ident=ident,
+            # ansible-runner would keep facts in each run's artifacts, so
+            # every run gathered them again; an absolute path is used as is.
+            fact_cache=str(self.project.fact_cache),
+            limit=self.options.limit,
+            tags=self.options.tags,
+            verbosity=self.options.verbosity or None,
+            extravars=self.options.extra_vars or None,
+            cmdline=self._cmdline() or None,
+            envvars={
+                "ANSIBLE_CONFIG": str(self.project.ansible_cfg),
+                "ANSIBLE_FORCE_COLOR": "0",
+                "ANSIBLE_NOCOLOR": "1",
+                "PATH": search_path(),
+                # An inventory Ansible cannot parse stops the run instead of
+                # running against no hosts and reporting success.
+                "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
+            },
+            # No plain-text env/ files (extravars, passwords) under the
+            # private data dir, and no stale ones overriding this run.
+            suppress_env_files=True,
+            rotate_artifacts=max(1, rotate),
+            quiet=True,
+            event_handler=collector,
+            cancel_callback=self._should_cancel,
+            settings={"pexpect_timeout": 0.5, "suppress_ansible_output": False},
+        )
         elapsed = time.monotonic() - started
         artifact_dir = run_dir / "artifacts" / ident
         self._restrict(artifact_dir)
@@ -462,3 +458,84 @@ class PlaybookRun:
         for path in [artifact_dir, *artifact_dir.rglob("*")]:
             with contextlib.suppress(OSError):
                 path.chmod(0o700 if path.is_dir() else 0o600)
+
+
+def _run_stamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+@contextlib.contextmanager
+def _ctrl_c_cancels(runs: Sequence[PlaybookRun]) -> Iterator[None]:
+    """Ctrl-C cancels every run (ansible-runner then stops at its next poll)."""
+    previous_handler = signal.getsignal(signal.SIGINT)
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        for run in runs:
+            run.request_cancel()
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous_handler)
+
+
+def execute_side_by_side(runs: Sequence[PlaybookRun], playbook: str) -> RunResult:
+    """Runs whose plays touch disjoint hosts, at the same time, each in a thread
+    of its own; one result for them all, named after `playbook` (the playbook
+    they stand in for). A run that fails does not stop the others: they touch
+    other hosts, and each has checked the whole inventory before changing any."""
+    stamp = _run_stamp()
+    # Each run rotates the artifacts when it starts: keep room for the others'.
+    rotate = max(1, max(run.options.keep_runs for run in runs)) * len(runs)
+    outcomes: list[RunResult | BaseException | None] = [None] * len(runs)
+
+    def work(index: int) -> None:
+        try:
+            outcomes[index] = runs[index]._execute(stamp, rotate=rotate)
+        except BaseException as error:  # re-raised in the calling thread
+            outcomes[index] = error
+
+    started = time.monotonic()
+    with _ctrl_c_cancels(runs):
+        threads = [threading.Thread(target=work, args=(index,), daemon=True) for index in range(len(runs))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            # A timeout keeps the main thread able to take Ctrl-C.
+            while thread.is_alive():
+                thread.join(0.2)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    results = [outcome for outcome in outcomes if isinstance(outcome, RunResult)]
+    return merge_results(playbook, results, time.monotonic() - started)
+
+
+def merge_results(playbook: str, results: Sequence[RunResult], elapsed_s: float) -> RunResult:
+    """One result for runs made side by side: recaps added up per host (a host
+    may appear in several, for the inventory checks), every failure, the first
+    failed run's exit code and artifacts."""
+    recap: dict[str, dict[str, int]] = {}
+    for result in results:
+        for host, counts in result.recap.items():
+            merged = recap.setdefault(host, dict.fromkeys(RECAP_KEYS.values(), 0))
+            for key, value in counts.items():
+                merged[key] = merged.get(key, 0) + value
+    failed = [result for result in results if not result.ok]
+    if any(result.cancelled for result in results):
+        status = "canceled"
+    elif failed:
+        status = "failed"
+    else:
+        status = "successful"
+    first = failed[0] if failed else results[0]
+    return RunResult(
+        playbook=playbook,
+        rc=first.rc if failed else 0,
+        status=status,
+        elapsed_s=elapsed_s,
+        recap=dict(sorted(recap.items())),
+        failures=[failure for result in results for failure in result.failures],
+        artifact_dir=first.artifact_dir,
+    )
