@@ -234,3 +234,13 @@ def test_ctrl_c_stops_both_parts(project: Path) -> None:
     assert "Cancelled" in stdout
     time.sleep(0.5)
     assert _sleepers() == [], "the cancelled runs left processes behind"
+
+
+def test_a_part_that_cannot_start_stops_the_other(project: Path, tmp_path: Path) -> None:
+    (project / "playbooks" / "apps.yml").write_text("---\n- name: Broken\n  hosts: all\n  tasks: [\n")
+    process = dockyard(project)
+    # The other part waits 60 s for apps to start: it must be stopped long before.
+    stdout, stderr = process.communicate(timeout=45)
+    assert process.returncode == 2, stdout + stderr
+    assert "apps.yml stopped before its first play (nothing was changed)" in stderr
+    assert not (tmp_path / "markers" / "replication.finished").exists()

@@ -495,6 +495,11 @@ def execute_side_by_side(runs: Sequence[PlaybookRun], playbook: str) -> RunResul
             outcomes[index] = runs[index]._execute(stamp, rotate=rotate)
         except BaseException as error:  # re-raised in the calling thread
             outcomes[index] = error
+            # A run that could not start (a playbook Ansible cannot read) would
+            # have stopped site.yml before any play: stop the others too, which
+            # are still in their inventory checks at this point.
+            for run in runs:
+                run.request_cancel()
 
     started = time.monotonic()
     with _ctrl_c_cancels(runs):
