@@ -68,6 +68,8 @@ def test_lab_up_up_status_down(project: Path) -> None:
     result = json.loads(deploy.stdout)
     assert result["ok"] is True and result["playbook"] == "site.yml"
     assert result["recap"]["app1"]["changed"] > 0
+    # app1 and the database hosts share no host: both parts ran at once.
+    assert "(apps.yml and replication.yml side by side)" in deploy.stderr
 
     status = dockyard(project, "status", "--json")
     assert status.returncode == 0, status.stdout + status.stderr
