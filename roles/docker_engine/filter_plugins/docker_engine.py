@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
+
+POOL_BASE = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$")
+NETWORK = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}(/[0-9]{1,2})?$")
+DAEMON_HOST = re.compile(r"^(unix|tcp|fd|ssh)://")
+VERSION = re.compile(r"^[0-9A-Za-z.:~+-]*$")
 
 
 def changed_keys(current: dict[str, Any], desired: dict[str, Any]) -> list[str]:
@@ -11,6 +18,91 @@ def changed_keys(current: dict[str, Any], desired: dict[str, Any]) -> list[str]:
     return [key for key in keys if current.get(key) != desired.get(key)]
 
 
+def _merged(defaults: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """combine(recursive=true): nested mappings merge, anything else replaces."""
+    merged = dict(defaults)
+    for key, value in options.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _pool_ok(pool: Any) -> bool:
+    if not isinstance(pool, dict) or not isinstance(pool.get("base"), str) or not POOL_BASE.match(pool["base"]):
+        return False
+    size = str(pool.get("size", ""))
+    return size.isdigit() and int(pool["base"].split("/")[1]) <= int(size) <= 30
+
+
+def problems(values: dict[str, Any], host: str) -> list[str]:
+    """Every mistake in the role's variables that the argument spec lets
+    through or that dockerd would only reject when it restarts, in one pass:
+    each is reported at once, and a run pays for one task."""
+    found: list[str] = []
+    users = values["users"]
+    if not isinstance(users, list) or not all(isinstance(user, str) for user in users):
+        found.append(
+            f"{host}: docker_engine_users must be a YAML list of user names, e.g. [alice, bob];"
+            f" got {json.dumps(users)}."
+        )
+    options, defaults = values["options"], values["defaults"]
+    if not isinstance(options, dict) or not isinstance(defaults, dict):
+        found.append(
+            f"{host}: docker_engine_daemon_options must be a mapping of daemon.json keys to values,"
+            f" e.g. {{log-level: warn}}; got {json.dumps(options)}."
+        )
+    else:
+        config = _merged(defaults, options)
+        unknown = [key for key in config if key not in values["known_keys"]]
+        if unknown:
+            found.append(
+                f"{host}: docker_engine_daemon_options has keys dockerd does not know: {', '.join(unknown)}."
+                " dockerd refuses to start with them; check the spelling against"
+                " https://docs.docker.com/reference/cli/dockerd/#daemon-configuration-file."
+            )
+        log_opts = config.get("log-opts", {})
+        if not isinstance(log_opts, dict) or not all(isinstance(v, str) for v in log_opts.values()):
+            found.append(
+                f"{host}: docker_engine_daemon_options 'log-opts' must map names to strings (dockerd fails on"
+                f' numbers): quote them, e.g. log-opts: {{max-file: "3"}}; got {json.dumps(log_opts)}.'
+            )
+        for pool in config.get("default-address-pools", []) or []:
+            if not _pool_ok(pool):
+                found.append(
+                    f"{host}: each docker_engine_daemon_options 'default-address-pools' entry needs base (an IPv4"
+                    " CIDR) and size (a prefix length between the base's and 30), e.g."
+                    f" {{base: 172.16.0.0/12, size: 24}}; got {json.dumps(pool)}."
+                )
+        if "hosts" in config:
+            hosts = config["hosts"]
+            if (
+                not isinstance(hosts, list)
+                or not hosts
+                or not all(isinstance(h, str) and DAEMON_HOST.match(h) for h in hosts)
+            ):
+                found.append(
+                    f"{host}: docker_engine_daemon_options 'hosts' must be a non-empty list of unix://, tcp://,"
+                    ' fd:// or ssh:// addresses, e.g. ["unix:///var/run/docker.sock", "tcp://127.0.0.1:2375"];'
+                    f" got {json.dumps(hosts)}."
+                )
+    sources = values["allowed_sources"]
+    if not isinstance(sources, list) or not all(isinstance(s, str) and NETWORK.match(s) for s in sources):
+        found.append(
+            f"{host}: docker_engine_published_ports_allowed_sources must list IPv4 networks in CIDR form,"
+            f' e.g. ["10.0.0.0/8", "192.0.2.7/32"]; got {json.dumps(sources)}.'
+        )
+    # YAML reads 27.3 as a number: a version all the same.
+    version = values["version"] if isinstance(values["version"], str) else str(values["version"])
+    if not VERSION.match(version):
+        found.append(
+            f'{host}: docker_engine_version must be a version such as "27.3.1" or a full apt version string,'
+            f' or empty; got "{version}".'
+        )
+    return found
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"docker_engine_changed_keys": changed_keys}
+        return {"docker_engine_changed_keys": changed_keys, "docker_engine_problems": problems}
