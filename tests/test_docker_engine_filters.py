@@ -22,11 +22,16 @@ DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
 KNOWN_KEYS = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())["docker_engine_daemon_known_keys"]
 
 
-def values(**overrides: Any) -> dict[str, Any]:
+def values(options: Any = None, **overrides: Any) -> dict[str, Any]:
+    """The filter's input as validate.yml builds it; `config` stands for
+    docker_engine_daemon_config, which Ansible's combine merges in the role
+    (a top-level merge is enough for the cases here)."""
+    options = DEFAULTS["docker_engine_daemon_options"] if options is None else options
+    config = {**DEFAULTS["docker_engine_daemon_defaults"], **options} if isinstance(options, dict) else None
     return {
         "users": DEFAULTS["docker_engine_users"],
-        "options": DEFAULTS["docker_engine_daemon_options"],
-        "defaults": DEFAULTS["docker_engine_daemon_defaults"],
+        "options": options,
+        "config": config,
         "known_keys": KNOWN_KEYS,
         "allowed_sources": DEFAULTS["docker_engine_published_ports_allowed_sources"],
         "version": DEFAULTS["docker_engine_version"],
@@ -58,8 +63,15 @@ def test_every_mistake_is_reported_at_once() -> None:
         assert fragment in text
 
 
-def test_options_merge_into_the_defaults_before_the_checks() -> None:
-    # A nested option merges with the default log-opts (strings), as daemon.json will.
+def test_options_that_are_not_a_mapping_are_reported_once() -> None:
+    found = filters.problems(values(options=["log-driver", "local"]), "app1")
+    assert found == [
+        "app1: docker_engine_daemon_options must be a mapping of daemon.json keys to values,"
+        ' e.g. {log-level: warn}; got ["log-driver", "local"].'
+    ]
+
+
+def test_address_pools_are_checked_entry_by_entry() -> None:
     assert filters.problems(values(options={"log-opts": {"max-size": "50m"}}), "app1") == []
     pools = {"default-address-pools": [{"base": "10.10.0.0/16", "size": 24}, {"base": "10.0.0.0"}]}
     found = filters.problems(values(options=pools), "app1")

@@ -18,17 +18,6 @@ def changed_keys(current: dict[str, Any], desired: dict[str, Any]) -> list[str]:
     return [key for key in keys if current.get(key) != desired.get(key)]
 
 
-def _merged(defaults: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
-    """combine(recursive=true): nested mappings merge, anything else replaces."""
-    merged = dict(defaults)
-    for key, value in options.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merged(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def _pool_ok(pool: Any) -> bool:
     if not isinstance(pool, dict) or not isinstance(pool.get("base"), str) or not POOL_BASE.match(pool["base"]):
         return False
@@ -39,7 +28,9 @@ def _pool_ok(pool: Any) -> bool:
 def problems(values: dict[str, Any], host: str) -> list[str]:
     """Every mistake in the role's variables that the argument spec lets
     through or that dockerd would only reject when it restarts, in one pass:
-    each is reported at once, and a run pays for one task."""
+    each is reported at once, and a run pays for one task. `config` is
+    daemon.json as the role writes it (docker_engine_daemon_config), None when
+    the options or defaults are not mappings and cannot be merged."""
     found: list[str] = []
     users = values["users"]
     if not isinstance(users, list) or not all(isinstance(user, str) for user in users):
@@ -47,14 +38,13 @@ def problems(values: dict[str, Any], host: str) -> list[str]:
             f"{host}: docker_engine_users must be a YAML list of user names, e.g. [alice, bob];"
             f" got {json.dumps(users)}."
         )
-    options, defaults = values["options"], values["defaults"]
-    if not isinstance(options, dict) or not isinstance(defaults, dict):
+    options, config = values["options"], values["config"]
+    if config is None:
         found.append(
             f"{host}: docker_engine_daemon_options must be a mapping of daemon.json keys to values,"
             f" e.g. {{log-level: warn}}; got {json.dumps(options)}."
         )
     else:
-        config = _merged(defaults, options)
         unknown = [key for key in config if key not in values["known_keys"]]
         if unknown:
             found.append(
