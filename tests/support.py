@@ -173,3 +173,10 @@ def recap_changed(output: str) -> int:
         if " changed=" in line and "ok=" in line:
             total += int(line.split(" changed=")[1].split()[0])
     return total
+
+
+def processes_running(marker: str) -> list[str]:
+    """`ps` lines of processes whose command line holds marker (a cancelled run
+    must leave none behind)."""
+    ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return [line for line in ps.splitlines() if marker in line and "ps -eo" not in line]

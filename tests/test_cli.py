@@ -17,7 +17,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from support import REPO_ROOT
+from support import REPO_ROOT, processes_running
 
 DATA = REPO_ROOT / "tests" / "data"
 RECAP_COUNTS = {
@@ -311,8 +311,7 @@ def test_artifacts_are_private_and_rotated(project: Path) -> None:
 
 
 def _sleepers() -> list[str]:
-    ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return [line for line in ps.splitlines() if "sleep 93.7" in line and "ps -eo" not in line]
+    return processes_running("sleep 93.7")
 
 
 def test_ctrl_c_cancels_reports_and_exits_130(project: Path) -> None:

@@ -28,7 +28,7 @@ from dockyard import inventory, site
 from dockyard.progress import Progress
 from dockyard.runner import HostFailure, RunResult, merge_results
 
-from support import REPO_ROOT
+from support import REPO_ROOT, processes_running
 
 LAB_LIKE = """
 all:
@@ -218,8 +218,7 @@ def test_a_failing_part_fails_the_run_and_lets_the_other_finish(project: Path, t
 
 
 def _sleepers() -> list[str]:
-    ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return [line for line in ps.splitlines() if "sleep 93.7" in line and "ps -eo" not in line]
+    return processes_running("sleep 93.7")
 
 
 def test_ctrl_c_stops_both_parts(project: Path) -> None:
