@@ -317,16 +317,17 @@ def main() -> None:
     try:
         encryption = primary.query("SHOW password_encryption")[0][0]
         replication_user = params["replication_user"]
-        role_existed = bool(primary.query("SELECT 1 FROM pg_roles WHERE rolname = %s", (replication_user,)))
+        existing_roles = {row[0] for row in primary.query("SELECT rolname FROM pg_roles")}
         primary.plan_role(sql, replication_user, params["replication_password"], REPLICATION_FLAGS, encryption)
-        primary.plan_rewind_grants(sql, replication_user, params["rewind_functions"], role_existed)
+        primary.plan_rewind_grants(
+            sql, replication_user, params["rewind_functions"], replication_user in existing_roles
+        )
         primary.plan_slots(params["slots"], params["slot_prefix"])
-        existing_users = {row[0] for row in primary.query("SELECT rolname FROM pg_roles")}
         for user in params["users"]:
             primary.plan_role(sql, user["name"], user["password"], user["role_attr_flags"], encryption)
         declared = {database["name"] for database in params["databases"]}
         existing_databases = primary.plan_databases(sql, params["databases"])
-        new_roles = {user["name"] for user in params["users"]} - existing_users
+        new_roles = {user["name"] for user in params["users"]} - existing_roles
         primary.plan_grants(sql, params["users"], existing_databases, declared, new_roles)
     except Impossible as error:
         module.fail_json(msg=f"{error} Nothing was changed.")
