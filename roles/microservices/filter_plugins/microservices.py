@@ -310,13 +310,14 @@ def tagged(image: str) -> str:
 
 
 def builds(services: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The services built on the host, each as name, image, build and the
-    digest of its context."""
+    """The services built on the host, each as name, image, build, the
+    context's path on the control machine and its digest."""
     return [
         {
             "name": service["name"],
             "image": tagged(str(service.get("image") or f"dockyard/{service['name']}:latest")),
             "build": service["build"],
+            "context": str(Path(str(service["build"]["context"])).expanduser()),
             "digest": build_digest(service["build"]),
         }
         for service in services

@@ -1,0 +1,114 @@
+"""The microservices role sends the build contexts that changed as one archive
+(action plugin and module microservices_contexts): run here for real through
+ansible-playbook against this machine (local connection), into a scratch
+directory, as the role runs it against a host."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ROLE = ROOT / "roles" / "microservices"
+spec = importlib.util.spec_from_file_location("microservices_contexts", ROLE / "library" / "microservices_contexts.py")
+assert spec is not None and spec.loader is not None
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+
+
+def send(tmp_path: Path, contexts: dict[str, str], dest: Path, *options: str) -> dict:
+    """Runs the task once; returns its result."""
+    playbook = tmp_path / "send.yml"
+    task = {"microservices_contexts": {"contexts": contexts, "dest": str(dest)}, "register": "sent"}
+    play = {"hosts": "localhost", "gather_facts": False, "tasks": [task, {"ansible.builtin.debug": {"var": "sent"}}]}
+    playbook.write_text(json.dumps([play]))
+    config = tmp_path / "ansible.cfg"
+    config.write_text("[defaults]\n")
+    env = {
+        **os.environ,
+        "ANSIBLE_ACTION_PLUGINS": str(ROLE / "action_plugins"),
+        "ANSIBLE_LIBRARY": str(ROLE / "library"),
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
+        "ANSIBLE_CONFIG": str(config),
+    }
+    argv = [shutil.which("ansible-playbook") or "ansible-playbook", "-i", "localhost,", "-c", "local", *options]
+    argv += ["-e", f"ansible_python_interpreter={sys.executable}"]
+    result = subprocess.run([*argv, str(playbook)], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Path:
+    context = tmp_path / "src" / "api"
+    (context / "bin").mkdir(parents=True)
+    (context / "Dockerfile").write_text("FROM scratch\nCOPY . /app\n")
+    (context / "app.py").write_text("print('v1')\n")
+    (context / "bin" / "entrypoint").write_text("#!/bin/sh\nexec python3 /app/app.py\n")
+    (context / "bin" / "entrypoint").chmod(0o755)
+    (context / ".dockerignore").write_text("*.pyc\n")
+    return context
+
+
+def test_contexts_arrive_whole_with_their_modes(tmp_path: Path, api: Path) -> None:
+    dest = tmp_path / "build"
+    result = send(tmp_path, {"api": str(api)}, dest)
+    assert result["changed"] is True
+    sent = sorted(str(path.relative_to(dest)) for path in dest.rglob("*"))
+    assert sent == ["api", "api/.dockerignore", "api/Dockerfile", "api/app.py", "api/bin", "api/bin/entrypoint"]
+    assert (dest / "api" / "bin" / "entrypoint").stat().st_mode & 0o777 == 0o755
+    assert (dest / "api" / "app.py").stat().st_mode & 0o777 == (api / "app.py").stat().st_mode & 0o777
+    assert (dest / "api" / "app.py").read_text() == "print('v1')\n"
+
+
+def test_files_deleted_from_a_context_go_and_other_contexts_stay(tmp_path: Path, api: Path) -> None:
+    dest = tmp_path / "build"
+    gateway = tmp_path / "src" / "gateway"
+    gateway.mkdir()
+    (gateway / "Dockerfile").write_text("FROM scratch\n")
+    send(tmp_path, {"api": str(api), "gateway": str(gateway)}, dest)
+    (api / "app.py").unlink()
+    (api / "main.py").write_text("print('v2')\n")
+    send(tmp_path, {"api": str(api)}, dest)
+    assert not (dest / "api" / "app.py").exists()
+    assert (dest / "api" / "main.py").read_text() == "print('v2')\n"
+    assert (dest / "gateway" / "Dockerfile").exists()
+
+
+def test_check_mode_sends_nothing(tmp_path: Path, api: Path) -> None:
+    dest = tmp_path / "build"
+    result = send(tmp_path, {"api": str(api)}, dest, "--check")
+    assert result["changed"] is True
+    assert not dest.exists()
+
+
+def test_no_context_is_no_change(tmp_path: Path) -> None:
+    result = send(tmp_path, {}, tmp_path / "build")
+    assert result["changed"] is False
+
+
+def test_a_missing_context_fails_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(AssertionError, match="is not a directory on the control machine"):
+        send(tmp_path, {"api": str(tmp_path / "nope")}, tmp_path / "build")
+
+
+def test_members_outside_their_context_are_refused() -> None:
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        for name in ("api/Dockerfile", "api/../../etc/passwd", "/etc/shadow", "other/file"):
+            tar.addfile(tarfile.TarInfo(name), io.BytesIO(b""))
+        link = tarfile.TarInfo("api/link")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(link)
+    data.seek(0)
+    with tarfile.open(fileobj=data) as tar:
+        assert module.unsafe_members(tar, ["api"]) == ["api/../../etc/passwd", "/etc/shadow", "other/file", "api/link"]
