@@ -10,7 +10,9 @@ it, then replication lag under pgbench and the switchover and failover figures
 The apt floor is the same packages the roles install (`apt-mark showmanual`
 after the converge, less the bare image's), installed by hand with one
 `apt-get update && apt-get install` per host into fresh bare lab hosts, all
-hosts at once: what a converge cannot beat. Time per role is taken from the
+hosts at once: what a converge cannot beat. The by-hand floor (byhand.py) goes on to what an
+admin would type for the same platform: load the image, build and start the
+services, set up the primary, clone the replicas. Time per role is taken from the
 run's ansible-runner events the way profile_tasks takes it (from a task's start
 to the next one's), summed per role over the parts `dockyard up` ran side by
 side (apps.yml and replication.yml), whose own wall times are shown too.
@@ -37,7 +39,10 @@ from datetime import datetime
 from pathlib import Path
 
 from benchlab import DOCKYARD, LAB, REPO, bench_lab, dockyard_json, machine, run
+from byhand import by_hand_floor
 from replication import failover_figures, lag_figures, print_table, replication_rows
+
+from dockyard.lab import lab_image
 
 HOSTS = ["app1", "db1", "db2", "db3"]
 
@@ -178,6 +183,11 @@ def main() -> int:
         run([DOCKYARD, "lab", "up"], env, project)
         floor, floor_hosts = apt_floor(packages)
 
+        print("by-hand floor on fresh bare hosts", file=sys.stderr)
+        run([DOCKYARD, "lab", "down"], env, project)
+        run([DOCKYARD, "lab", "up"], env, project)
+        by_hand, by_hand_hosts = by_hand_floor(packages, lab_image())
+
     result = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": machine(),
@@ -192,6 +202,9 @@ def main() -> int:
         "apt_floor_s": floor,
         "apt_floor_s_per_host": floor_hosts,
         "cold_to_floor_ratio": round(cold / floor, 2),
+        "by_hand_floor_s": by_hand,
+        "by_hand_floor_s_per_host": by_hand_hosts,
+        "cold_to_by_hand_ratio": round(cold / by_hand, 2),
         "cold_seconds_per_part": part_seconds(cold_parts),
         "cold_image_ship_and_build_s": image_seconds(cold_tasks),
         "warm_seconds_per_part": part_seconds(warm_parts),
@@ -211,6 +224,11 @@ def main() -> int:
             f"{floor} s ({', '.join(f'{host} {s} s' for host, s in floor_hosts.items())})",
         ),
         ("cold converge / apt floor", f"{result['cold_to_floor_ratio']}x (target <= 1.3x)"),
+        (
+            "by-hand floor: the same platform typed by hand, hosts at once",
+            f"{by_hand} s ({', '.join(f'{host} {s} s' for host, s in by_hand_hosts.items())})",
+        ),
+        ("cold converge / by-hand floor", f"{result['cold_to_by_hand_ratio']}x"),
         (
             f"warm `dockyard up`, changed=0, median of {args.reruns}",
             f"{result['warm_up_s_median']} s (target < 20 s; all: {', '.join(map(str, result['warm_up_s_all']))})",
