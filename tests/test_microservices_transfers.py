@@ -1,7 +1,9 @@
-"""The microservices role sends the build contexts that changed as one archive
-(action plugin and module microservices_contexts): run here for real through
-ansible-playbook against this machine (local connection), into a scratch
-directory, as the role runs it against a host."""
+"""What the microservices role sends from the control machine, each through an
+action plugin and a module of the same name: the build contexts that changed,
+as one archive (microservices_contexts), and an image archive loaded into the
+host's engine (microservices_image_load). Run here for real through
+ansible-playbook against this machine (local connection): into a scratch
+directory, and into this machine's Docker Engine."""
 
 from __future__ import annotations
 
@@ -25,10 +27,9 @@ module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 
 
-def send(tmp_path: Path, contexts: dict[str, str], dest: Path, *options: str) -> dict:
-    """Runs the task once; returns its result."""
+def run_task(tmp_path: Path, task: dict, *options: str) -> dict:
+    """Runs one task of the role's plugins against this machine; returns its result."""
     playbook = tmp_path / "send.yml"
-    task = {"microservices_contexts": {"contexts": contexts, "dest": str(dest)}, "register": "sent"}
     play = {"hosts": "localhost", "gather_facts": False, "tasks": [task, {"ansible.builtin.debug": {"var": "sent"}}]}
     playbook.write_text(json.dumps([play]))
     config = tmp_path / "ansible.cfg"
@@ -45,6 +46,10 @@ def send(tmp_path: Path, contexts: dict[str, str], dest: Path, *options: str) ->
     result = subprocess.run([*argv, str(playbook)], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+def send(tmp_path: Path, contexts: dict[str, str], dest: Path, *options: str) -> dict:
+    return run_task(tmp_path, {"microservices_contexts": {"contexts": contexts, "dest": str(dest)}}, *options)
 
 
 @pytest.fixture
@@ -112,3 +117,36 @@ def test_members_outside_their_context_are_refused() -> None:
     data.seek(0)
     with tarfile.open(fileobj=data) as tar:
         assert module.unsafe_members(tar, ["api"]) == ["api/../../etc/passwd", "/etc/shadow", "other/file", "api/link"]
+
+
+def docker(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def shipped_image(tmp_path: Path):
+    """An archive of a test image (docker save) whose tag is then removed."""
+    tag = f"dockyard-test/shipped:{tmp_path.name[-20:].lower().replace('_', '-')}"
+    assert docker("tag", "dockyard-test/busybox:latest", tag).returncode == 0
+    archive = tmp_path / "image.tar"
+    assert docker("save", "--output", str(archive), tag).returncode == 0
+    assert docker("rmi", tag).returncode == 0
+    yield tag, archive
+    docker("rmi", tag)
+
+
+def test_an_image_archive_is_loaded_and_removed(tmp_path: Path, shipped_image) -> None:
+    tag, archive = shipped_image
+    result = run_task(tmp_path, {"microservices_image_load": {"archive": str(archive)}})
+    assert result["changed"] is True
+    assert result["loaded"] == [tag]
+    assert docker("image", "inspect", tag).returncode == 0
+    assert not archive.exists(), "the control machine's copy stays behind"
+
+
+def test_a_broken_archive_fails_and_is_removed(tmp_path: Path) -> None:
+    archive = tmp_path / "image.tar"
+    archive.write_bytes(b"not a tar")
+    with pytest.raises(AssertionError, match="docker load of the shipped archive failed"):
+        run_task(tmp_path, {"microservices_image_load": {"archive": str(archive)}})
+    assert not archive.exists()
