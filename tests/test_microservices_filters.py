@@ -31,8 +31,9 @@ def context(tmp_path: Path) -> Path:
 
 
 def image(tag: str, digest: str | None) -> dict:
+    """An image as docker_host_info lists it (verbose): what the role reads."""
     labels = {"org.dockyard.build-digest": digest} if digest else None
-    return {"RepoTags": [tag], "Config": {"Labels": labels}}
+    return {"Id": "sha256:0", "RepoTags": [tag], "Labels": labels}
 
 
 def test_a_missing_image_is_built(context: Path) -> None:
@@ -69,6 +70,35 @@ def test_any_change_to_what_is_built_rebuilds(context: Path, change) -> None:
 def test_an_image_built_without_the_label_is_rebuilt_once(context: Path) -> None:
     built = filters.builds([{"name": "api", "build": {"context": str(context)}}])
     assert filters.needing_build(built, [image("dockyard/api:latest", None)]) == built
+
+
+def test_images_as_docker_image_info_inspects_them_are_read_too(context: Path) -> None:
+    [built] = filters.builds([{"name": "api", "build": {"context": str(context)}}])
+    inspected = {
+        "RepoTags": ["dockyard/api:latest"],
+        "Config": {"Labels": {"org.dockyard.build-digest": built["digest"]}},
+    }
+    assert filters.needing_build([built], [inspected]) == []
+
+
+def test_untagged_images_are_no_match(context: Path) -> None:
+    built = filters.builds([{"name": "api", "build": {"context": str(context)}}])
+    dangling = {"Id": "sha256:1", "RepoTags": None, "Labels": {"org.dockyard.build-digest": built[0]["digest"]}}
+    assert filters.needing_build(built, [dangling]) == built
+
+
+@pytest.mark.parametrize(
+    ("name", "listed_as"),
+    [
+        ("dockyard-lab", "dockyard-lab:latest"),
+        ("dockyard-lab:1.2", "dockyard-lab:1.2"),
+        ("registry:5000/team/app", "registry:5000/team/app:latest"),
+        ("registry:5000/team/app:2", "registry:5000/team/app:2"),
+        ("app@sha256:abc", "app@sha256:abc"),
+    ],
+)
+def test_image_names_are_compared_as_docker_lists_them(name: str, listed_as: str) -> None:
+    assert filters.tagged(name) == listed_as
 
 
 def test_services_without_build_are_left_out(context: Path) -> None:

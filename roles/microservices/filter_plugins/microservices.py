@@ -327,10 +327,11 @@ def builds(services: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def needing_build(built: list[dict[str, Any]], present_images: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Those of builds() the host has no image of that name carrying that digest
-    for (docker_image_info's images)."""
+    for (images as docker_host_info lists them, labels at the top, or as
+    docker_image_info inspects them, labels under Config)."""
     digests: dict[str, str] = {}
     for image in present_images:
-        labels = (image.get("Config") or {}).get("Labels") or {}
+        labels = image.get("Labels") or (image.get("Config") or {}).get("Labels") or {}
         for tag in image.get("RepoTags") or []:
             digests[tag] = labels.get("org.dockyard.build-digest", "")
     return [build for build in built if digests.get(build["image"]) != build["digest"]]
@@ -347,6 +348,7 @@ class FilterModule:
             "microservices_port_clashes": port_clashes,
             "microservices_builds": builds,
             "microservices_needing_build": needing_build,
+            "microservices_tagged": tagged,
             "microservices_container_named": container_named,
             "microservices_managed_names": managed_names,
             "microservices_unheld": unheld,
