@@ -97,6 +97,33 @@ def task_seconds(events: list[dict]) -> list[tuple[str, str, float]]:
     ]
 
 
+def slowest_host_tasks(parts: dict[str, list[dict]], count: int = 25) -> list[dict[str, object]]:
+    """The longest task runs on a host (a module's own start and end, as
+    ansible-runner reports them), with when each started in the run."""
+    runs = [
+        (part, event["event_data"])
+        for part, events in parts.items()
+        for event in events
+        if event["event"] in ("runner_on_ok", "runner_on_failed") and event["event_data"].get("start")
+    ]
+    if not runs:
+        return []
+    first = min(datetime.fromisoformat(data["start"]) for _, data in runs)
+    timed = [
+        {
+            "part": part,
+            "host": data.get("host"),
+            "task": data.get("task"),
+            "at_s": round((datetime.fromisoformat(data["start"]) - first).total_seconds(), 1),
+            "seconds": round(
+                (datetime.fromisoformat(data["end"]) - datetime.fromisoformat(data["start"])).total_seconds(), 1
+            ),
+        }
+        for part, data in runs
+    ]
+    return sorted(timed, key=lambda run: -float(run["seconds"]))[:count]
+
+
 def seconds_per_role(tasks: list[tuple[str, str, float]]) -> dict[str, float]:
     totals: collections.Counter[str] = collections.Counter()
     for role, _, seconds in tasks:
@@ -106,7 +133,7 @@ def seconds_per_role(tasks: list[tuple[str, str, float]]) -> dict[str, float]:
 
 # Work of a cold converge that installing packages by hand does not do either:
 # shipping the lab image into app1's engine and building the two services.
-IMAGE_WORK = re.compile(r"^(Export from the control machine|Copy to the host|Load into the host|Build the images)")
+IMAGE_WORK = re.compile(r"^(Export from the control machine|Load into the host|Build the images)")
 
 
 def image_seconds(tasks: list[tuple[str, str, float]]) -> float:
@@ -207,6 +234,7 @@ def main() -> int:
         "cold_to_by_hand_ratio": round(cold / by_hand, 2),
         "cold_seconds_per_part": part_seconds(cold_parts),
         "cold_image_ship_and_build_s": image_seconds(cold_tasks),
+        "cold_slowest_host_tasks": slowest_host_tasks(cold_parts),
         "warm_seconds_per_part": part_seconds(warm_parts),
         **lag,
         "failover": failover,
