@@ -101,60 +101,6 @@ def test_image_names_are_compared_as_docker_lists_them(name: str, listed_as: str
     assert filters.tagged(name) == listed_as
 
 
-def service_built_from(tmp_path: Path, name: str, dockerfile: str, **build) -> dict:
-    context = tmp_path / name
-    context.mkdir()
-    (context / "Dockerfile").write_text(dockerfile)
-    return {"name": name, "build": {"context": str(context), **build}}
-
-
-def wave_names(services: list[dict]) -> list[list[str]]:
-    return [[build["name"] for build in wave] for wave in filters.build_waves(filters.builds(services))]
-
-
-def test_independent_builds_run_at_once(tmp_path: Path) -> None:
-    services = [
-        service_built_from(tmp_path, "api", "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n", args={"BASE_IMAGE": "debian:12"}),
-        service_built_from(tmp_path, "gateway", "FROM debian:12\nRUN apt-get update\n"),
-    ]
-    assert wave_names(services) == [["api", "gateway"]]
-
-
-@pytest.mark.parametrize(
-    ("dockerfile", "args"),
-    [
-        ("FROM dockyard/base:latest\n", {}),
-        ("FROM dockyard/base\n", {}),
-        ("FROM debian:12\nCOPY --from=dockyard/base /opt /opt\n", {}),
-        ("ARG BASE\nFROM ${BASE}\n", {"BASE": "dockyard/base:latest"}),
-    ],
-    ids=["FROM with tag", "FROM without tag", "COPY --from", "build arg"],
-)
-def test_a_build_using_another_builds_image_waits_for_it(tmp_path: Path, dockerfile: str, args: dict) -> None:
-    services = [
-        service_built_from(tmp_path, "app", dockerfile, args=args),
-        service_built_from(tmp_path, "base", "FROM debian:12\n"),
-        service_built_from(tmp_path, "other", "FROM debian:12\n"),
-    ]
-    assert wave_names(services) == [["base", "other"], ["app"]]
-
-
-def test_a_name_that_only_contains_another_image_is_no_dependency(tmp_path: Path) -> None:
-    services = [
-        service_built_from(tmp_path, "app", "FROM dockyard/base-tools:1\nRUN echo dockyard/basement\n"),
-        service_built_from(tmp_path, "base", "FROM debian:12\n"),
-    ]
-    assert wave_names(services) == [["app", "base"]]
-
-
-def test_builds_naming_each_other_go_one_at_a_time(tmp_path: Path) -> None:
-    services = [
-        service_built_from(tmp_path, "one", "FROM dockyard/two\n"),
-        service_built_from(tmp_path, "two", "FROM dockyard/one\n"),
-    ]
-    assert wave_names(services) == [["one"], ["two"]]
-
-
 def test_services_without_build_are_left_out(context: Path) -> None:
     assert filters.builds([{"name": "web", "image": "nginx:1"}]) == []
 

@@ -337,47 +337,6 @@ def needing_build(built: list[dict[str, Any]], present_images: list[dict[str, An
     return [build for build in built if digests.get(build["image"]) != build["digest"]]
 
 
-def _repository(image: str) -> str:
-    """An image name without its tag or digest."""
-    name = image.split("@", 1)[0]
-    last = name.rsplit("/", 1)[-1]
-    return name.rsplit(":", 1)[0] if ":" in last else name
-
-
-def build_waves(built: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """builds() in groups that may build at once: a build whose Dockerfile or
-    build args name the image of another build in the list (FROM it, COPY
-    --from it) comes in a group after that build's. A name that only looks
-    like a reference costs concurrency, never correctness."""
-
-    def text(build: dict[str, Any]) -> str:
-        dockerfile = Path(str(build["context"])) / str(build["build"].get("dockerfile", "Dockerfile"))
-        content = dockerfile.read_text(errors="replace") if dockerfile.is_file() else ""
-        return content + "\n" + json.dumps(build["build"].get("args", {}))
-
-    texts = {build["name"]: text(build) for build in built}
-    needs = {
-        build["name"]: {
-            other["name"]
-            for other in built
-            if other is not build
-            and re.search(rf"(?<![\w./-]){re.escape(_repository(other['image']))}(?![\w/-])", texts[build["name"]])
-        }
-        for build in built
-    }
-    waves: list[list[dict[str, Any]]] = []
-    done: set[str] = set()
-    remaining = list(built)
-    while remaining:
-        wave = [build for build in remaining if needs[build["name"]] <= done]
-        if not wave:  # builds naming each other: one at a time, in the listed order
-            wave = remaining[:1]
-        waves.append(wave)
-        done.update(build["name"] for build in wave)
-        remaining = [build for build in remaining if build not in wave]
-    return waves
-
-
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -390,7 +349,6 @@ class FilterModule:
             "microservices_builds": builds,
             "microservices_needing_build": needing_build,
             "microservices_tagged": tagged,
-            "microservices_build_waves": build_waves,
             "microservices_container_named": container_named,
             "microservices_managed_names": managed_names,
             "microservices_unheld": unheld,
