@@ -52,6 +52,19 @@ def manual_packages(host: str) -> set[str]:
     return set(subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split())
 
 
+def refuse_stale_engine_data() -> None:
+    """app1's /var/lib/docker is a named volume: left behind by a lab host
+    removed by hand, it would give the new host the old images and containers,
+    and the cold run would not be cold."""
+    argv = ["docker", "exec", f"{LAB}-app1", "sh", "-c", "ls -A /var/lib/docker"]
+    left = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split()
+    if left:
+        raise SystemExit(
+            f"{LAB}-app1's /var/lib/docker already holds {', '.join(left)}: a stale volume "
+            f"{LAB}-app1-docker; remove it (docker volume rm) or run `dockyard lab down` with this lab's name"
+        )
+
+
 def last_up_parts(project: Path) -> dict[str, list[dict]]:
     """The events of the last `dockyard up`, per playbook it ran: site.yml, or
     apps.yml and replication.yml side by side (their runs share a stamp)."""
@@ -182,6 +195,7 @@ def main() -> int:
 
     with bench_lab(args.keep) as (project, env):
         bare = {host: manual_packages(host) for host in HOSTS}
+        refuse_stale_engine_data()
 
         print("cold dockyard up", file=sys.stderr)
         cold, cold_result = dockyard_json(["up"], env, project)
