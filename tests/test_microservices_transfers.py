@@ -33,6 +33,7 @@ def run_task(tmp_path: Path, task: dict, *options: str) -> dict:
     play = {"hosts": "localhost", "gather_facts": False, "tasks": [task, {"ansible.builtin.debug": {"var": "sent"}}]}
     playbook.write_text(json.dumps([play]))
     config = tmp_path / "ansible.cfg"
+    remote_tmp = tmp_path / "remote-tmp"
     config.write_text("[defaults]\n")
     env = {
         **os.environ,
@@ -40,11 +41,14 @@ def run_task(tmp_path: Path, task: dict, *options: str) -> dict:
         "ANSIBLE_LIBRARY": str(ROLE / "library"),
         "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
         "ANSIBLE_CONFIG": str(config),
+        "ANSIBLE_REMOTE_TMP": str(remote_tmp),
     }
     argv = [shutil.which("ansible-playbook") or "ansible-playbook", "-i", "localhost,", "-c", "local", *options]
     argv += ["-e", f"ansible_python_interpreter={sys.executable}"]
     result = subprocess.run([*argv, str(playbook)], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    left = list(remote_tmp.iterdir()) if remote_tmp.exists() else []
+    assert left == [], f"the task left its temporary files on the host: {left}"
     return json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
 
