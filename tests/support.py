@@ -3,6 +3,7 @@ ansible-playbook runs. Nothing here is faked."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -13,9 +14,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAB_IMAGE = os.environ.get("DOCKYARD_LAB_IMAGE", "dockyard-lab:latest")
+
+
+def load_source(name: str, path: Path) -> ModuleType:
+    """A role's plugin or module file, imported as a Python module (roles are
+    not packages), so its functions can be tested as they are."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded
 
 
 def cgroup_v2() -> bool:

@@ -5,18 +5,16 @@ same checks through playbooks/docker.yml on a real host."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from support import load_source
+
 ROOT = Path(__file__).resolve().parents[1]
 ROLE = ROOT / "roles" / "docker_engine"
-spec = importlib.util.spec_from_file_location("docker_engine_filters", ROLE / "filter_plugins" / "docker_engine.py")
-assert spec is not None and spec.loader is not None
-filters = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(filters)
+filters = load_source("docker_engine_filters", ROLE / "filter_plugins" / "docker_engine.py")
 
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
 KNOWN_KEYS = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())["docker_engine_daemon_known_keys"]

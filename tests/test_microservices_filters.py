@@ -9,18 +9,14 @@ scenario covers the real engine)."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
+from support import load_source
+
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location(
-    "microservices_filters", ROOT / "roles" / "microservices" / "filter_plugins" / "microservices.py"
-)
-assert spec is not None and spec.loader is not None
-filters = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(filters)
+filters = load_source("microservices_filters", ROOT / "roles" / "microservices" / "filter_plugins" / "microservices.py")
 
 
 @pytest.fixture

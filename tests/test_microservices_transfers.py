@@ -7,7 +7,6 @@ directory, and into this machine's Docker Engine."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -19,12 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from support import load_source
+
 ROOT = Path(__file__).resolve().parents[1]
 ROLE = ROOT / "roles" / "microservices"
-spec = importlib.util.spec_from_file_location("microservices_contexts", ROLE / "library" / "microservices_contexts.py")
-assert spec is not None and spec.loader is not None
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
+module = load_source("microservices_contexts", ROLE / "library" / "microservices_contexts.py")
 
 
 def run_task(tmp_path: Path, task: dict, *options: str) -> dict:

@@ -9,19 +9,17 @@ and default Molecule scenarios."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
+from support import load_source
+
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location(
+objects = load_source(
     "postgresql_replication_objects",
     ROOT / "roles" / "postgresql_replication" / "library" / "postgresql_replication_objects.py",
 )
-assert spec is not None and spec.loader is not None
-objects = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(objects)
 
 MD5_CORRECT_HORSE = "md580c17198c897f8ff1ed87e03740680ec"  # role unit_md5
 SCRAM_CORRECT_HORSE = (
