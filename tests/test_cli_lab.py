@@ -58,8 +58,17 @@ def labelled(kind: str) -> list[str]:
 
 
 def test_lab_up_up_status_down(project: Path) -> None:
+    # What a lab whose app1 was removed by hand leaves: its engine's volume.
+    # lab up warns that the new app1 inherits it (and keeps it: no force flag).
+    volume = f"{LAB}-app1-docker"
+    create = ["docker", "volume", "create", "--label", f"org.dockyard.lab={LAB}", volume]
+    subprocess.run(create, capture_output=True, check=True)
     up = dockyard(project, "lab", "up", "--replicas", "1")
     assert up.returncode == 0, up.stdout + up.stderr
+    assert f"Warning: the volume {volume} holds the Docker data of an earlier app1" in " ".join(up.stderr.split())
+    again = dockyard(project, "lab", "up", "--replicas", "1")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Warning" not in again.stderr
     assert "Lab is up: app1, db1, db2" in up.stdout
     assert (project / "inventory" / "lab" / "hosts.yml").is_file()
 

@@ -245,6 +245,13 @@ def cmd_lab_up(args: argparse.Namespace, consoles: Consoles) -> int:
     project = Project.locate()
     lab.check_replicas(args.replicas)
     lab.check_docker()
+    if stale := lab.stale_engine_volume():
+        consoles.err.print(
+            f"Warning: the volume {stale} holds the Docker data of an earlier app1 whose container "
+            "is gone; the new app1's engine starts with its images and containers. For a clean app1, "
+            "run `dockyard lab down` (it removes the volume) and then `dockyard lab up`.",
+            highlight=False,
+        )
     if not lab.image_exists():
         consoles.err.print(f"Building the lab image {lab.lab_image()} (first time only, about a minute)")
         lab.build_image(project)

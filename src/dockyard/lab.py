@@ -18,6 +18,8 @@ LAB_IMAGE_ENV = "DOCKYARD_LAB_IMAGE"
 LAB_NAME_ENV = "DOCKYARD_LAB_NAME"
 LAB_SUBNET_ENV = "DOCKYARD_LAB_SUBNET"
 DEFAULT_LAB_IMAGE = "dockyard-lab:latest"
+# playbooks/lab.yml's own default for lab_name.
+DEFAULT_LAB_NAME = "dockyard"
 MAX_REPLICAS = 8
 
 
@@ -68,6 +70,20 @@ def check_docker() -> None:
 def check_replicas(replicas: int) -> None:
     if not 0 <= replicas <= MAX_REPLICAS:
         raise BadInput(f"--replicas must be between 0 and {MAX_REPLICAS}, got {replicas}.")
+
+
+def stale_engine_volume() -> str | None:
+    """app1's /var/lib/docker is a named volume. When app1's container is gone
+    but the volume is not (a host removed by hand), the next lab up mounts it
+    into the new app1, whose engine then starts with the old one's images and
+    containers. Returns that volume's name; removing it is the user's call."""
+    name = os.environ.get(LAB_NAME_ENV) or DEFAULT_LAB_NAME
+    volume = f"{name}-app1-docker"
+    volume_found = subprocess.run(["docker", "volume", "inspect", volume], capture_output=True).returncode == 0
+    if not volume_found:
+        return None
+    host_found = subprocess.run(["docker", "container", "inspect", f"{name}-app1"], capture_output=True).returncode == 0
+    return None if host_found else volume
 
 
 def image_exists() -> bool:
