@@ -40,6 +40,7 @@ from pathlib import Path
 
 from benchlab import DOCKYARD, LAB, REPO, bench_lab, dockyard_json, machine, run
 from byhand import by_hand_floor
+from cpu import cpu_meter
 from replication import failover_figures, lag_figures, print_table, replication_rows
 
 from dockyard.lab import lab_image
@@ -179,6 +180,19 @@ def apt_floor(packages: dict[str, list[str]]) -> tuple[float, dict[str, float]]:
     return round(time.monotonic() - started, 1), times
 
 
+def ratio(work: dict, floor: dict) -> float:
+    return round(float(work["busy_core_s"]) / float(floor["busy_core_s"]), 2)
+
+
+def cpu_row(figures: dict) -> str:
+    hosts = ", ".join(f"{host} {seconds}" for host, seconds in figures["hosts_core_s"].items())
+    return (
+        f"{figures['busy_core_s']} busy ({figures['busy_share']:.0%} of the cores): hosts {hosts}; "
+        f"control machine {figures['control_core_s']}, docker daemons {figures['docker_daemons_core_s']}, "
+        f"other {figures['other_core_s']}"
+    )
+
+
 def git_commit() -> str:
     argv = ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]
     return subprocess.run(argv, capture_output=True, text=True).stdout.strip()
@@ -198,7 +212,8 @@ def main() -> int:
         refuse_stale_engine_data()
 
         print("cold dockyard up", file=sys.stderr)
-        cold, cold_result = dockyard_json(["up"], env, project)
+        with cpu_meter(HOSTS) as cold_cpu:
+            cold, cold_result = dockyard_json(["up"], env, project)
         cold_parts = last_up_parts(project)
         cold_tasks = [task for events in cold_parts.values() for task in task_seconds(events)]
         cold_roles = seconds_per_role(cold_tasks)
@@ -222,12 +237,14 @@ def main() -> int:
         print("apt floor on fresh bare hosts", file=sys.stderr)
         run([DOCKYARD, "lab", "down"], env, project)
         run([DOCKYARD, "lab", "up"], env, project)
-        floor, floor_hosts = apt_floor(packages)
+        with cpu_meter(HOSTS) as floor_cpu:
+            floor, floor_hosts = apt_floor(packages)
 
         print("by-hand floor on fresh bare hosts", file=sys.stderr)
         run([DOCKYARD, "lab", "down"], env, project)
         run([DOCKYARD, "lab", "up"], env, project)
-        by_hand, by_hand_hosts = by_hand_floor(packages, lab_image())
+        with cpu_meter(HOSTS) as by_hand_cpu:
+            by_hand, by_hand_hosts = by_hand_floor(packages, lab_image())
 
     result = {
         "date": time.strftime("%Y-%m-%d"),
@@ -246,6 +263,11 @@ def main() -> int:
         "by_hand_floor_s": by_hand,
         "by_hand_floor_s_per_host": by_hand_hosts,
         "cold_to_by_hand_ratio": round(cold / by_hand, 2),
+        "cold_cpu": cold_cpu,
+        "apt_floor_cpu": floor_cpu,
+        "by_hand_floor_cpu": by_hand_cpu,
+        "cold_to_floor_core_s_ratio": ratio(cold_cpu, floor_cpu),
+        "cold_to_by_hand_core_s_ratio": ratio(cold_cpu, by_hand_cpu),
         "cold_seconds_per_part": part_seconds(cold_parts),
         "cold_image_ship_and_build_s": image_seconds(cold_tasks),
         "cold_slowest_host_tasks": slowest_host_tasks(cold_parts),
@@ -271,6 +293,14 @@ def main() -> int:
             f"{by_hand} s ({', '.join(f'{host} {s} s' for host, s in by_hand_hosts.items())})",
         ),
         ("cold converge / by-hand floor", f"{result['cold_to_by_hand_ratio']}x"),
+        ("CPU (core-seconds, 2 cores = 2 per second)", ""),
+        ("  cold converge", cpu_row(cold_cpu)),
+        ("  apt floor", cpu_row(floor_cpu)),
+        ("  by-hand floor", cpu_row(by_hand_cpu)),
+        (
+            "  cold / apt floor, cold / by-hand floor",
+            f"{result['cold_to_floor_core_s_ratio']}x, {result['cold_to_by_hand_core_s_ratio']}x",
+        ),
         (
             f"warm `dockyard up`, changed=0, median of {args.reruns}",
             f"{result['warm_up_s_median']} s (target < 20 s; all: {', '.join(map(str, result['warm_up_s_all']))})",
