@@ -218,9 +218,12 @@ def main() -> int:
         cold_tasks = [task for events in cold_parts.values() for task in task_seconds(events)]
         cold_roles = seconds_per_role(cold_tasks)
         warm: list[float] = []
+        warm_cpu: list[dict] = []
         for number in range(args.reruns):
             print(f"warm dockyard up #{number + 1}", file=sys.stderr)
-            elapsed, result = dockyard_json(["up"], env, project)
+            with cpu_meter(HOSTS) as figures:
+                elapsed, result = dockyard_json(["up"], env, project)
+            warm_cpu.append(figures)
             changed = {host: counts["changed"] for host, counts in result["recap"].items()}
             if any(changed.values()):
                 raise SystemExit(f"a re-run changed hosts: {changed}")
@@ -256,6 +259,7 @@ def main() -> int:
         "warm_up_s_median": round(statistics.median(warm), 1),
         "warm_up_s_all": [round(w, 1) for w in warm],
         "warm_seconds_per_role": warm_roles,
+        "warm_cpu_all": warm_cpu,
         "packages": packages,
         "apt_floor_s": floor,
         "apt_floor_s_per_host": floor_hosts,
@@ -305,6 +309,7 @@ def main() -> int:
             f"warm `dockyard up`, changed=0, median of {args.reruns}",
             f"{result['warm_up_s_median']} s (target < 20 s; all: {', '.join(map(str, result['warm_up_s_all']))})",
         ),
+        ("  CPU of the last re-run (core-seconds)", cpu_row(warm_cpu[-1])),
         ("  per part (last re-run)", ", ".join(f"{name} {s} s" for name, s in result["warm_seconds_per_part"].items())),
         ("  per role (summed over the parts)", ", ".join(f"{role} {s} s" for role, s in warm_roles.items())),
         *replication_rows(lag, failover),
