@@ -35,15 +35,43 @@ failures=()
 reports="$DOCKYARD_ROOT/.cache/test-reports"
 mkdir -p "$reports"
 
+# Each check's output is kept in $reports/<check>.log; the lines that say why a
+# check failed are repeated at the very end, where a CI log's tail shows them
+# (a failed Molecule scenario otherwise ends with its destroy playbook).
+failure_logs=()
+
+log_file_for() {  # log_file_for NAME: where a check's output is kept
+  local slug
+  slug=$(printf '%s' "$1" | tr -cs 'A-Za-z0-9_.' '-')
+  printf '%s/%s.log\n' "$reports" "${slug%-}"
+}
+
 step() {  # step NAME COMMAND...: one check, counted once
   local name="$1"; shift
+  local output rc t0=$SECONDS
+  output=$(log_file_for "$name")
   log "$name"
-  local t0=$SECONDS
-  if "$@"; then
+  "$@" 2>&1 | tee "$output"
+  rc=${PIPESTATUS[0]}
+  if [ "$rc" -eq 0 ]; then
     passed=$((passed + 1)); log "$name passed ($((SECONDS - t0)) s)"
   else
-    failed=$((failed + 1)); failures+=("$name"); log "$name FAILED ($((SECONDS - t0)) s)"
+    failed=$((failed + 1)); failures+=("$name"); failure_logs+=("$output")
+    log "$name FAILED ($((SECONDS - t0)) s)"
   fi
+}
+
+why_it_failed() {  # why_it_failed LOG: the telling lines of a failed check's output
+  # Ansible's errors with the lines after them (Molecule wraps long lines),
+  # then the assertions, pytest's one-line summary and Molecule's verdict;
+  # colours stripped, long lines cut, each kind capped so the digest stays short.
+  local plain
+  plain=$(sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -v 'RETRYING')
+  grep -E -A4 --no-group-separator '\[ERROR\]|fatal: \[|ERROR!' <<<"$plain" | cut -c1-300 | tail -n 30
+  grep -E '^[[:space:]│]*E +(assert|AssertionError|[A-Za-z]+Error)' <<<"$plain" | cut -c1-300 | tail -n 10
+  grep -E -A2 --no-group-separator '^[[:space:]│]*(FAILED|ERROR)( |$)' <<<"$plain" | cut -c1-300 | tail -n 12
+  # Molecule's verdict (an idempotence failure lists the tasks as "* [host] => ...").
+  grep -E 'CRITICAL|^[[:space:]]*\* \[' <<<"$plain" | cut -c1-300 | tail -n 8
 }
 
 run_lint() {
@@ -56,8 +84,10 @@ run_lint() {
 run_pytest() {
   log "pytest"
   local xml="$reports/pytest.xml" t0=$SECONDS
-  pytest -p no:cacheprovider --junitxml="$xml" "$@"
-  local rc=$?
+  local output
+  output=$(log_file_for pytest)
+  pytest -p no:cacheprovider --junitxml="$xml" "$@" 2>&1 | tee "$output"
+  local rc=${PIPESTATUS[0]}
   if [ -f "$xml" ]; then
     local counts
     counts=$(python3 - "$xml" <<'PY'
@@ -72,11 +102,11 @@ print(total - bad - skipped, bad)
 PY
 )
     passed=$((passed + ${counts% *})); failed=$((failed + ${counts#* }))
-    [ "${counts#* }" != 0 ] && failures+=("pytest (${counts#* } tests)")
+    [ "${counts#* }" != 0 ] && failures+=("pytest (${counts#* } tests)") && failure_logs+=("$output")
   fi
   # rc 5 is "no tests collected": a suite that ran nothing must not pass.
   if [ $rc -ne 0 ] && { [ ! -f "$xml" ] || [ "${counts#* }" = 0 ]; }; then
-    failed=$((failed + 1)); failures+=("pytest (exit $rc)")
+    failed=$((failed + 1)); failures+=("pytest (exit $rc)"); failure_logs+=("$output")
   fi
   log "pytest finished ($((SECONDS - t0)) s)"
   rm -f "$xml"
@@ -106,6 +136,11 @@ esac
 
 echo
 log "suite finished in $((SECONDS - start)) s"
+for f in "${failure_logs[@]}"; do
+  echo
+  echo "--- why it failed, from $f ---"
+  why_it_failed "$f"
+done
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
