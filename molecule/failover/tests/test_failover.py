@@ -61,6 +61,12 @@ def changed_total(output: str) -> int:
     return sum(int(n) for n in re.findall(r" changed=(\d+)", output))
 
 
+def task_output(output: str, task: str) -> str:
+    """What a playbook printed under one task, up to the next task."""
+    sections = re.split(r"^TASK \[", output, flags=re.M)
+    return "\n".join(part for part in sections if part.startswith(f"postgresql_replication : {task}]"))
+
+
 def in_recovery(container: str) -> str:
     return psql(container, "SELECT pg_is_in_recovery()")
 
@@ -232,11 +238,30 @@ def test_a_stale_inventory_stops_converge_without_demoting_the_live_primary():
 
 def test_failover_fences_a_primary_that_is_still_reachable():
     # db2 is the live primary and answers, but is declared lost: it is
-    # stopped and marked so that it never starts as a primary again.
+    # stopped and marked so that it never starts as a primary again. It takes
+    # writes until it stops, so the replicas' positions move while the
+    # failover reads them (a commit every few milliseconds on db2 itself, and
+    # the client's writer); what db2 acknowledged must all be on db1.
+    psql(DB2, "CREATE TABLE IF NOT EXISTS churn (id bigserial PRIMARY KEY)", "app")
+    churn = "DO $$ BEGIN FOR i IN 1..10000000 LOOP INSERT INTO churn DEFAULT VALUES; COMMIT; END LOOP; END $$"
+    subprocess.run(["docker", "exec", "-d", "-u", "postgres", DB2, "psql", "-Xq", "-d", "app", "-c", churn], check=True)
+    count = len(acked())
+    subprocess.run(["docker", "exec", "-d", CLIENT, "sh", "/tmp/writer.sh"], check=True)
+    assert wait_for(lambda: len(acked()) > count + 20, timeout=30)
+    assert int(psql(DB2, "SELECT count(*) FROM churn", "app")) > 0
     rc, output, _ = operation("failover", DB1)
     assert rc == 0, output
+    done = time.time()
+    # db1 was promoted once past db2's shutdown checkpoint, not after a race of positions.
+    assert f"ok: [{DB2}]" in task_output(output, "Read where the old primary stopped"), output
     assert in_recovery(DB1) == "f"
     assert wait_for(lambda: streams_from(DB3, DB1))
+    assert wait_for(lambda: any(t > done for t, _ in acked()), timeout=30)  # the writer found db1
+    sh(CLIENT, "touch /tmp/stop-writer")
+    time.sleep(2)
+    ids = {i for _, i in acked()}
+    present = set(map(int, psql(DB1, "SELECT id FROM acked", "app").split()))
+    assert ids <= present, f"lost {len(ids - present)} acknowledged rows"
     assert sh(DB2, "cat /var/lib/postgresql/*/main/dockyard.fenced").stdout.startswith("fenced by a failover to")
     assert sh(DB2, "pg_isready -q").returncode != 0
     started = sh(DB2, f"systemctl start {service(DB2)}")
