@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the image that the lab hosts and every Molecule scenario run: a systemd
+# Build the image that the lab hosts and the Molecule scenarios run: a systemd
 # host with python3, close to a freshly installed server.
 #
 # Where a registry answers it starts from an Ubuntu base image; where none does
@@ -8,29 +8,46 @@
 #
 #   scripts/build-lab-image.sh            # build unless the image exists
 #   scripts/build-lab-image.sh --force    # rebuild
+#   scripts/build-lab-image.sh --minimal  # the minimal test host instead (see below)
 #   DOCKYARD_LAB_IMAGE=name:tag           # image name (default dockyard-lab:latest)
+#   DOCKYARD_MINIMAL_IMAGE=name:tag       # with --minimal (default dockyard-minimal:latest)
 #   DOCKYARD_LAB_BASE=debootstrap|pull    # skip the registry attempt, or require it
 set -euo pipefail
 
-IMAGE="${DOCKYARD_LAB_IMAGE:-dockyard-lab:latest}"
 UBUNTU_BASE="${DOCKYARD_LAB_UBUNTU_BASE:-ubuntu:24.04}"
 BASE_MODE="${DOCKYARD_LAB_BASE:-auto}"
 # What every lab host carries beyond a minimal install: an init, python3 for
 # Ansible, python3-apt so the apt module needs no bootstrap, sudo for become.
 PACKAGES="python3,python3-apt,systemd,systemd-sysv,dbus,sudo,iproute2,procps,ca-certificates,gnupg,curl,iptables"
+# The minimal test host is a debootstrap minbase with only what Ansible and
+# systemd need: no procps, curl, gnupg, ca-certificates or python3-apt, as on
+# the barest real server. The roles must install whatever else they use.
+MINIMAL_PACKAGES="python3,systemd,systemd-sysv,sudo,iproute2"
+MINIMAL=0
 FORCE=0
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 say() { printf '[build-lab-image] %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 for arg in "$@"; do
   case "$arg" in
     --force) FORCE=1 ;;
+    --minimal) MINIMAL=1 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $arg" ;;
   esac
 done
+
+if [ "$MINIMAL" = 1 ]; then
+  IMAGE="${DOCKYARD_MINIMAL_IMAGE:-dockyard-minimal:latest}"
+  PACKAGES="$MINIMAL_PACKAGES"
+  # A registry's base image carries its own extras: the minimal host always
+  # comes from debootstrap.
+  BASE_MODE=debootstrap
+else
+  IMAGE="${DOCKYARD_LAB_IMAGE:-dockyard-lab:latest}"
+fi
 
 command -v docker >/dev/null || die "docker CLI not found: install Docker Engine first"
 docker info >/dev/null 2>&1 || die "cannot reach the Docker daemon (is dockerd running? are you in the docker group?)"

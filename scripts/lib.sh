@@ -82,6 +82,13 @@ ensure_lab_image() {
   "$DOCKYARD_ROOT/scripts/build-lab-image.sh"
 }
 
+# The single-role Molecule scenarios run on the minimal host (python3, systemd,
+# sudo, iproute2 and nothing else), so a role that relies on the lab image's
+# extras fails in CI as it would on a bare server.
+ensure_minimal_image() {
+  "$DOCKYARD_ROOT/scripts/build-lab-image.sh" --minimal
+}
+
 # Tiny images for the tests (busybox, about 1 MB): no registry is needed.
 # dockyard-test/busybox:latest serves /www on port 80 with its httpd;
 # :broken runs but never serves, so its health check fails (rollback tests).

@@ -25,6 +25,7 @@ setup() {
   ensure_dockerd
   ensure_venv test
   ensure_lab_image
+  ensure_minimal_image
   ensure_test_images
   set +e
 }

@@ -192,3 +192,16 @@ def processes_running(marker: str) -> list[str]:
     must leave none behind)."""
     ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
     return [line for line in ps.splitlines() if marker in line and "ps -eo" not in line]
+
+
+# The minimal host has no curl: its own python3 fetches the page.
+HTTP_GET = (
+    "import sys, urllib.request; "
+    "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2])).read().decode())"
+)
+
+
+def http_get_on(host, url: str, timeout: float = 3.0):
+    """GET url from inside a Testinfra host; its command result (rc 0 and the
+    body on stdout when the page answered with 2xx)."""
+    return host.run("python3 -c %s %s %s", HTTP_GET, url, str(timeout))

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from support import wait_for
+from support import http_get_on, wait_for
 
 TEST_PORT = 8081
 
@@ -44,7 +44,7 @@ def test_hosts_in_daemon_json_replace_the_units_socket_flag(host):
     exec_start = host.check_output("systemctl show --property ExecStart docker")
     assert "-H fd://" not in exec_start
     # Both listening addresses of daemon.json answer.
-    assert host.check_output("curl -fsS --max-time 3 http://127.0.0.1:2375/_ping") == "OK"
+    assert http_get_on(host, "http://127.0.0.1:2375/_ping", 3).stdout == "OK"
     assert host.run("docker version --format '{{.Server.Version}}'").rc == 0
 
 
@@ -105,7 +105,7 @@ def published_container(host):
 
 def test_published_port_answers_on_the_host(host, published_container):
     def answers():
-        result = host.run(f"curl -fsS --max-time 2 http://127.0.0.1:{TEST_PORT}/")
+        result = http_get_on(host, f"http://127.0.0.1:{TEST_PORT}/", 2)
         return result.rc == 0 and "dockyard-ok" in result.stdout
 
     assert wait_for(answers)
