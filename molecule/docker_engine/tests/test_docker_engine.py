@@ -76,6 +76,14 @@ def test_reloadable_change_reloads_without_restart(observations):
     assert observations["pid_reloaded"] == observations["pid_unchanged"]
 
 
+def test_daemon_json_left_unapplied_by_a_cut_short_run_is_applied(observations):
+    # The re-run found daemon.json as it wanted it (no write) and still made
+    # the daemon load it: a reload, as for any label change.
+    assert observations["cut_short_rewritten"] is False
+    assert "dockyard.test=cut-short" in observations["cut_short_labels"]
+    assert observations["pid_cut_short"] == observations["pid_reloaded"]
+
+
 def test_restart_only_change_restarts(observations):
     assert observations["pid_restarted"] not in ("0", observations["pid_reloaded"])
 

@@ -30,6 +30,10 @@ options:
     description: Path of daemon.json.
     type: str
     default: /etc/docker/daemon.json
+  applied_json:
+    description: Path of the role's copy of the daemon.json the running daemon loaded.
+    type: str
+    default: /var/lib/dockyard/docker_engine/daemon.json
   dockerd:
     description: Path of dockerd.
     type: str
@@ -48,6 +52,12 @@ packages:
   returned: always
 paths: {description: "Per existing path: owner, group, mode (octal string, e.g. 0644).", type: dict, returned: always}
 daemon_json: {description: Text of daemon.json, null when missing., type: str, returned: always}
+applied_json:
+  description:
+    - Text of the copy of daemon.json the role keeps once the running daemon
+      has loaded it, null when missing.
+  type: str
+  returned: always
 installed: {description: dockerd is installed (its --help ran)., type: bool, returned: always}
 dockerd_help: {description: Output of dockerd --help, empty when not installed., type: str, returned: always}
 service_active: {description: The engine's unit is active., type: bool, returned: always}
@@ -96,22 +106,26 @@ def path_states(paths: list[str]) -> dict[str, dict[str, str]]:
     return states
 
 
+def read_text(path: str) -> str | None:
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        return handle.read()
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "packages": {"type": "list", "elements": "str", "required": True},
             "paths": {"type": "list", "elements": "str", "default": []},
             "daemon_json": {"type": "str", "default": "/etc/docker/daemon.json"},
+            "applied_json": {"type": "str", "default": "/var/lib/dockyard/docker_engine/daemon.json"},
             "dockerd": {"type": "str", "required": True},
             "service": {"type": "str", "default": "docker"},
         },
         supports_check_mode=True,
     )
     params = module.params
-    daemon_json = None
-    if os.path.isfile(params["daemon_json"]):
-        with open(params["daemon_json"], encoding="utf-8", errors="replace") as handle:
-            daemon_json = handle.read()
     installed, help_text = False, ""
     if os.access(params["dockerd"], os.X_OK):
         rc, out, err = module.run_command([params["dockerd"], "--help"])
@@ -124,7 +138,8 @@ def main() -> None:
         changed=False,
         packages=package_states(module, params["packages"]),
         paths=path_states(params["paths"]),
-        daemon_json=daemon_json,
+        daemon_json=read_text(params["daemon_json"]),
+        applied_json=read_text(params["applied_json"]),
         installed=installed,
         dockerd_help=help_text,
         service_active=active,
