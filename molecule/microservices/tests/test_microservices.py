@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from support import wait_for
+from support import http_get_on, wait_for
 
 
 def inspect(host, name: str) -> dict:
@@ -34,14 +34,14 @@ def test_managed_label(host):
 
 
 def test_published_port_answers_on_the_host(host):
-    result = host.run("curl -fsS --max-time 3 http://127.0.0.1:8081/")
+    result = http_get_on(host, "http://127.0.0.1:8081/", 3)
     assert result.rc == 0 and "dockyard-ok" in result.stdout
 
 
 def test_loopback_binding_is_not_reachable_elsewhere(host):
     address = next(a for a in host.interface("eth0").addresses if ":" not in a)
-    assert host.run("curl -fsS --max-time 3 http://127.0.0.1:8082/").rc == 0
-    assert host.run(f"curl -fsS --max-time 3 http://{address}:8082/").rc != 0
+    assert http_get_on(host, "http://127.0.0.1:8082/", 3).rc == 0
+    assert http_get_on(host, f"http://{address}:8082/", 3).rc != 0
     # From this machine, 8081 (all addresses) answers and 8082 (loopback) does not.
     with socket.create_connection((address, 8081), timeout=3):
         pass
@@ -107,7 +107,7 @@ def test_changed_build_context_rebuilds_only_its_service(host, observations):
     assert after["/site"] != before["/site"]
     for name in ("/web", "/store"):
         assert after[name] == before[name]
-    result = host.run("curl -fsS --max-time 3 http://127.0.0.1:8083/")
+    result = http_get_on(host, "http://127.0.0.1:8083/", 3)
     assert result.rc == 0 and result.stdout.strip() == "built-v2"
 
 
@@ -125,7 +125,7 @@ def test_broken_image_is_rolled_back(host, observations):
     assert web["Config"]["Image"] == "dockyard-test/busybox:latest"
     assert web["State"]["Status"] == "running"
     assert wait_for(lambda: inspect(host, "web")["State"]["Health"]["Status"] == "healthy")
-    assert host.run("curl -fsS --max-time 3 http://127.0.0.1:8081/").rc == 0
+    assert http_get_on(host, "http://127.0.0.1:8081/", 3).rc == 0
     assert host.run("docker inspect web-dockyard-previous").rc != 0
 
 
@@ -135,3 +135,20 @@ def test_port_taken_by_a_process_is_refused(host, observations):
     assert "service squatter publishes 0.0.0.0:8090/tcp" in taken["msg"]
     assert "already listens" in taken["msg"]
     assert host.run("docker inspect squatter").rc != 0
+
+
+def test_an_update_cut_short_is_put_back(host, observations):
+    # web was set aside and stopped, as a run cut short between those steps
+    # leaves it: the next run put that very container back and started it.
+    assert observations["put_back"] == {"id": observations["set_aside_id"], "status": "running"}
+
+
+def test_a_stale_leftover_never_replaces_the_running_container(host, observations):
+    assert observations["stale"]["failed"] is False, observations["stale"]["msg"]
+    assert observations["regreeted"] == {
+        "image": "dockyard-test/busybox:latest",
+        "env": ["GREETING=hello again"],
+        "status": "running",
+    }
+    assert observations["leftover_gone"] is True
+    assert wait_for(lambda: inspect(host, "web")["State"]["Health"]["Status"] == "healthy")
