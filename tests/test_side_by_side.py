@@ -243,3 +243,24 @@ def test_a_part_that_cannot_start_stops_the_other(project: Path, tmp_path: Path)
     assert process.returncode == 2, stdout + stderr
     assert "apps.yml stopped before its first play (nothing was changed)" in stderr
     assert not (tmp_path / "markers" / "replication.finished").exists()
+
+
+def test_runs_in_a_row_keep_only_the_last_and_never_crash(project: Path) -> None:
+    # Each side-by-side part once rotated the artifacts itself: with
+    # DOCKYARD_KEEP_RUNS=1 the second or third `dockyard up` died of the other
+    # part deleting the same folders (FileNotFoundError in ansible-runner).
+    env = {**os.environ, "DOCKYARD_HOME": str(project), "DOCKYARD_KEEP_RUNS": "1"}
+    for attempt in range(4):
+        result = subprocess.run(
+            [sys.executable, "-m", "dockyard", "up", "-i", str(project / "inventory"), "--json"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert result.returncode == 0, f"run {attempt + 1}: {result.stdout}{result.stderr}"
+        assert json.loads(result.stdout)["ok"] is True
+    folders = [p for p in (project / ".dockyard" / "artifacts").iterdir() if p.is_dir()]
+    # One run kept: its two parts, which share the run's stamp.
+    assert len(folders) == 2 and len({p.name.split("-", 1)[0] for p in folders}) == 1, folders

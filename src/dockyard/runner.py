@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from dockyard import artifacts
 from dockyard.errors import BadInput, DockyardError
 from dockyard.project import Project
 
@@ -373,10 +374,11 @@ class PlaybookRun:
         return shlex.join(args)
 
     def execute(self) -> RunResult:
+        artifacts.prune(self.project.run_dir / "artifacts", self.options.keep_runs)
         with _ctrl_c_cancels([self]):
-            return self._execute(_run_stamp(), rotate=self.options.keep_runs)
+            return self._execute(_run_stamp())
 
-    def _execute(self, stamp: str, rotate: int) -> RunResult:
+    def _execute(self, stamp: str) -> RunResult:
         """The run itself; the caller owns SIGINT (only the main thread may)."""
         import ansible_runner
 
@@ -413,7 +415,9 @@ class PlaybookRun:
             # No plain-text env/ files (extravars, passwords) under the
             # private data dir, and no stale ones overriding this run.
             suppress_env_files=True,
-            rotate_artifacts=max(1, rotate),
+            # Pruned once per command beforehand (artifacts.prune): runner's
+            # own rotation races between runs side by side.
+            rotate_artifacts=0,
             quiet=True,
             event_handler=collector,
             cancel_callback=self._should_cancel,
@@ -486,13 +490,12 @@ def execute_side_by_side(runs: Sequence[PlaybookRun], playbook: str) -> RunResul
     they stand in for). A run that fails does not stop the others: they touch
     other hosts, and each has checked the whole inventory before changing any."""
     stamp = _run_stamp()
-    # Each run rotates the artifacts when it starts: keep room for the others'.
-    rotate = max(1, max(run.options.keep_runs for run in runs)) * len(runs)
+    artifacts.prune(runs[0].project.run_dir / "artifacts", max(run.options.keep_runs for run in runs))
     outcomes: list[RunResult | BaseException | None] = [None] * len(runs)
 
     def work(index: int) -> None:
         try:
-            outcomes[index] = runs[index]._execute(stamp, rotate=rotate)
+            outcomes[index] = runs[index]._execute(stamp)
         except BaseException as error:  # re-raised in the calling thread
             outcomes[index] = error
             # A run that could not start (a playbook Ansible cannot read) would
