@@ -404,7 +404,11 @@ def build_parser() -> argparse.ArgumentParser:
         "the primary is lost: promote a replica",
     )
     fail.add_argument("--to", required=True, metavar="HOST", help="the replica to promote")
-    fail.add_argument("--force", action="store_true", help="promote even if another replica is further ahead")
+    fail.add_argument(
+        "--force",
+        action="store_true",
+        help="promote even if the old primary still runs (it is fenced) or another replica is further ahead",
+    )
     rejoin = add(
         "rejoin",
         playbook_command(

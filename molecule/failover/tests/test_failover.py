@@ -9,6 +9,7 @@ way, each leaving the cluster as it was. Figures are printed, not asserted
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import subprocess
@@ -90,6 +91,18 @@ def data_dir_inode(container: str) -> str:
     return sh(container, "stat -c %i /var/lib/postgresql/*/main").stdout.strip()
 
 
+def assert_synchronous_from_the_promotion(container: str) -> None:
+    """The server log of a new primary: synchronous_standby_names was set to a
+    quorum before its last promotion, and not changed after it, so no commit
+    was ever acknowledged by it alone (a window of 13-24 s before)."""
+    log = sh(container, "cat /var/log/postgresql/postgresql-*-main.log").stdout.splitlines()
+    promoted = max(i for i, line in enumerate(log) if "selected new timeline ID" in line)
+    changes = [(i, line) for i, line in enumerate(log) if 'parameter "synchronous_standby_names" changed' in line]
+    before = [line for i, line in changes if i < promoted]
+    assert before and 'changed to "ANY ' in before[-1], changes
+    assert not [line for i, line in changes if i > promoted], changes
+
+
 # --- Refusals on the converged cluster: each must change nothing ---------------
 
 
@@ -149,6 +162,7 @@ def test_switchover_under_writes_loses_nothing():
     ids = {i for _, i in acked()}
     present = set(map(int, psql(DB2, "SELECT id FROM acked", "app").split()))
     assert ids <= present, f"lost {len(ids - present)} acknowledged rows"
+    assert_synchronous_from_the_promotion(DB2)
 
 
 def test_failover_to_a_replica_behind_another_is_refused():
@@ -173,6 +187,7 @@ def test_failover_promotes_the_most_advanced_replica_and_loses_nothing():
     killed = time.time()
     rc, output, elapsed = operation("failover", DB1)
     assert rc == 0, output
+    assert_synchronous_from_the_promotion(DB1)
     assert in_recovery(DB1) == "f"
     assert wait_for(lambda: streams_from(DB3, DB1))
     assert wait_for(lambda: any(t > killed for t, _ in acked()), timeout=30)
@@ -203,6 +218,16 @@ def test_rejoin_rewinds_the_old_primary():
     assert data_dir_inode(DB2) == inode  # a clone would have made a new directory
     assert in_recovery(DB2) == "t"
     assert wait_for(lambda: streams_from(DB2, DB1) and streams_from(DB3, DB1))
+
+
+def test_rejoin_of_a_replica_that_already_follows_changes_nothing():
+    started = psql(DB2, "SELECT pg_postmaster_start_time()")
+    rc, output, _ = operation("rejoin", DB2)
+    assert rc == 0, output
+    assert f"{DB2} already streams from the live primary {DB1}: nothing to rejoin" in output, output
+    assert changed_total(output) == 0, output
+    assert psql(DB2, "SELECT pg_postmaster_start_time()") == started
+    assert streams_from(DB2, DB1)
 
 
 def test_every_acknowledged_row_is_on_the_primary_and_its_replicas():
@@ -249,7 +274,15 @@ def test_failover_fences_a_primary_that_is_still_reachable():
     subprocess.run(["docker", "exec", "-d", CLIENT, "sh", "/tmp/writer.sh"], check=True)
     assert wait_for(lambda: len(acked()) > count + 20, timeout=30)
     assert int(psql(DB2, "SELECT count(*) FROM churn", "app")) > 0
+    # Without --force a failover away from a healthy primary is refused: that
+    # is a switchover's job.
     rc, output, _ = operation("failover", DB1)
+    assert rc != 0
+    assert f"{DB2} is running as the primary and this machine reaches it" in output, output
+    assert f"dockyard switchover --to {DB1}" in output
+    assert changed_total(output) == 0, output
+    assert in_recovery(DB2) == "f" and in_recovery(DB1) == "t"
+    rc, output, _ = operation("failover", DB1, "-e", "dockyard_force=true")
     assert rc == 0, output
     done = time.time()
     # db1 was promoted once past db2's shutdown checkpoint, not after a race of positions.
@@ -269,3 +302,36 @@ def test_failover_fences_a_primary_that_is_still_reachable():
     log = sh(DB2, f"journalctl -u {service(DB2)} --no-pager").stdout
     assert "is fenced" in log, log
     assert sh(DB2, "pg_isready -q").returncode != 0
+
+
+def test_failover_is_refused_while_replicas_stream_from_a_primary_out_of_reach():
+    # db1 runs and db3 streams from it, but this machine cannot reach db1
+    # (its connection points at a container that does not exist, as a cut
+    # between the control machine and db1 would). Promoting db3 would make two
+    # primaries.
+    cut_off = EPHEMERAL / "cut-off-db1.json"
+    cut_off.write_text(json.dumps({"all": {"hosts": {DB1: {"ansible_host": "dockyard-molecule-absent"}}}}))
+    rc, output, _ = operation("failover", DB3, "-i", str(cut_off))
+    assert rc != 0
+    assert f"{DB3} still streams from {ADDRESSES[DB1]} ({DB1}), which answers it" in output, output
+    assert "two hosts accepting writes" in output
+    assert changed_total(output) == 0, output
+    assert in_recovery(DB1) == "f" and in_recovery(DB3) == "t"
+    assert streams_from(DB3, DB1)
+
+
+def test_failover_fences_a_stopped_primary():
+    rc, output, _ = operation("rejoin", DB2)
+    assert rc == 0, output
+    assert wait_for(lambda: streams_from(DB2, DB1) and streams_from(DB3, DB1))
+    # db1's server stops (a crash, an admin) while its host stays reachable.
+    assert sh(DB1, f"systemctl stop {service(DB1)}").returncode == 0
+    rc, output, _ = operation("failover", DB2)
+    assert rc == 0, output
+    assert in_recovery(DB2) == "f"
+    assert wait_for(lambda: streams_from(DB3, DB2))
+    assert sh(DB1, "cat /var/lib/postgresql/*/main/dockyard.fenced").stdout.startswith("fenced by a failover to")
+    started = sh(DB1, f"systemctl start {service(DB1)}")
+    assert started.returncode != 0
+    assert "is fenced" in sh(DB1, f"journalctl -u {service(DB1)} --no-pager").stdout
+    assert sh(DB1, "pg_isready -q").returncode != 0

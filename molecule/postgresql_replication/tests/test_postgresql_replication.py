@@ -233,6 +233,71 @@ def test_a_replica_that_holds_other_data_is_never_wiped():
     assert wait_for(lambda: streaming(SPARE))
 
 
+WITH_SPARE = {"all": {"children": {"postgresql_replicas": {"hosts": {SPARE: {}}}}}}
+
+
+def test_a_replica_without_psycopg2_keeps_its_data():
+    # Without psycopg2 the role once skipped pg_controldata, took the unknown
+    # identity for "nothing here" and re-cloned the replica.
+    data_dir = data_directory(SPARE)
+    assert sh(SPARE, f"echo kept > {data_dir}/dockyard-verify-marker").returncode == 0
+    assert sh(SPARE, "apt-get remove -y -qq python3-psycopg2").returncode == 0
+
+    rc, output = converge(extra_inventory=WITH_SPARE)
+    assert rc == 0, output
+    assert sh(SPARE, f"cat {data_dir}/dockyard-verify-marker").stdout.strip() == "kept"
+    assert sh(SPARE, "dpkg-query -W -f='${Status}' python3-psycopg2").stdout == "install ok installed"
+    assert wait_for(lambda: streaming(SPARE))
+
+
+def test_a_data_directory_whose_identity_cannot_be_read_is_never_wiped():
+    data_dir = data_directory(SPARE)
+    assert sh(SPARE, f"echo kept > {data_dir}/dockyard-verify-marker").returncode == 0
+    stop = f"systemctl stop 'postgresql@*' && mv {data_dir}/global/pg_control {data_dir}/global/pg_control.aside"
+    assert sh(SPARE, stop).returncode == 0
+
+    rc, output = converge(extra_inventory=WITH_SPARE)
+    assert rc != 0
+    assert "dockyard-molecule-db4: will not clone into" in output
+    assert "its cluster identity cannot be read" in output
+    assert sh(SPARE, f"cat {data_dir}/dockyard-verify-marker").stdout.strip() == "kept"
+
+    # Put back, the same run keeps it and it streams again.
+    assert sh(SPARE, f"mv {data_dir}/global/pg_control.aside {data_dir}/global/pg_control").returncode == 0
+    rc, output = converge(extra_inventory=WITH_SPARE)
+    assert rc == 0, output
+    assert sh(SPARE, f"cat {data_dir}/dockyard-verify-marker").stdout.strip() == "kept"
+    assert wait_for(lambda: streaming(SPARE))
+
+
+def test_configuration_written_by_a_cut_short_run_is_applied_by_the_next():
+    # What a run stopped right after "Write the server configuration" leaves:
+    # the files as the role renders them, servers that never reloaded. The
+    # next run finds nothing to write and must still apply them.
+    work_mem = {host: psql(host, "SHOW work_mem") for host in CLUSTER}
+    assert set(work_mem.values()) == {"4MB"}
+    version = sh(PRIMARY, "ls /etc/postgresql").stdout.split()[0]
+    conf = f"/etc/postgresql/{version}/main/conf.d/50-dockyard.conf"
+    written = {}
+    for host in CLUSTER:
+        assert sh(host, f"printf \"\\n# postgresql_settings\\nwork_mem = '16MB'\\n\" >> {conf}").returncode == 0
+        written[host] = sh(host, f"stat -c %Y:%s {conf}").stdout
+    assert {psql(host, "SHOW work_mem") for host in CLUSTER} == {"4MB"}
+
+    rc, output = converge("-e", '{"postgresql_settings": {"work_mem": "16MB"}}')
+    assert rc == 0, output
+    for host in CLUSTER:
+        assert sh(host, f"stat -c %Y:%s {conf}").stdout == written[host], "the role rewrote the file"
+        assert psql(host, "SHOW work_mem") == "16MB"
+    rc, output = converge("-e", '{"postgresql_settings": {"work_mem": "16MB"}}')
+    assert rc == 0, output
+    assert changed_total(output) == 0, output
+
+    rc, output = converge()
+    assert rc == 0, output
+    assert {psql(host, "SHOW work_mem") for host in CLUSTER} == {"4MB"}
+
+
 @pytest.mark.parametrize("replica", REPLICAS)
 def test_the_first_replicas_still_stream(replica):
     assert streaming(replica)

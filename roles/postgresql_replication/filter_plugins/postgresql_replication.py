@@ -56,8 +56,13 @@ def wal_senders(replicas: int, headroom: int, configured: int) -> int:
 
 def quorum(names: list[str], count: int) -> str:
     """synchronous_standby_names for ANY count of the given standbys (sorted:
-    the order means nothing to ANY, and must not change the file)."""
-    if count <= 0 or not names:
+    the order means nothing to ANY, and must not change the file).
+
+    Never more than there are standbys: after a failover that left fewer
+    followers than asked for, ANY N of fewer than N would block every write
+    forever; the followers there are confirm commits until the others rejoin."""
+    count = min(count, len(names))
+    if count <= 0:
         return ""
     quoted = ", ".join('"' + name.replace('"', '""') + '"' for name in sorted(names))
     return f"ANY {count} ({quoted})"
@@ -222,6 +227,120 @@ def problems(values: dict[str, Any], host: str, replica_count: int, lab: bool) -
     return found
 
 
+def clone_decision(
+    host: str,
+    identifier: str,
+    primary: str,
+    primary_identifier: str,
+    fresh: bool,
+    standby: bool,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Whether a replica's data directory is replaced by a clone of the primary's,
+    and, when that would destroy data nobody else may have, why it is refused.
+
+    Only a directory that provably holds nothing of its own is replaced without
+    force: one Dockyard created empty (fresh), or absent. A standby of this
+    cluster is kept as it is. Everything else (another cluster, a primary of
+    this one, or a directory whose identity cannot be read) is foreign."""
+    same_cluster = identifier != "" and identifier == primary_identifier
+    if fresh:
+        return {"clone": True, "refuse": False, "why": ""}
+    if same_cluster and standby:
+        return {"clone": force, "refuse": False, "why": ""}
+    if identifier == "":
+        why = (
+            "its cluster identity cannot be read (global/pg_control is missing or unreadable), so nothing"
+            f" shows it is a copy of {primary}"
+        )
+    elif primary_identifier == "":
+        why = f"the cluster identity of {primary} is not known yet, so nothing shows this is a copy of it"
+    elif not same_cluster:
+        why = f"it belongs to another cluster (system identifier {identifier}, {primary} has {primary_identifier})"
+    else:
+        why = (
+            "it is a primary of this cluster (no standby.signal): it may hold writes the primary lacks;"
+            f" an old primary comes back with `dockyard rejoin {host}` (pg_rewind)"
+        )
+    return {"clone": True, "refuse": not force, "why": why}
+
+
+def _flag(value: Any) -> bool:
+    return value.strip().lower() in ("true", "yes", "1") if isinstance(value, str) else bool(value)
+
+
+def failover_view(host_vars: Any) -> dict[str, Any]:
+    """What failover_refusal needs of one reachable host, from the facts the
+    role gathered there (live.yml, the probe, the upstream check)."""
+    live = host_vars.get("postgresql_replication_live") or {}
+    check = host_vars.get("postgresql_replication_upstream_check") or {}
+    peers = (host_vars.get("postgresql_replication_probe") or {}).get("peers") or {}
+    address = str(live.get("upstream_address") or "")
+    return {
+        "running": _flag(live.get("running")),
+        "in_recovery": _flag(live.get("in_recovery")),
+        "streaming": _flag(live.get("streaming")),
+        "upstream_address": address,
+        "upstream_host": next((name for name, peer in peers.items() if peer == address), ""),
+        "upstream_answers": not check.get("skipped") and check.get("rc") == 0,
+    }
+
+
+def failover_refusal(
+    live: dict[str, dict[str, Any]],
+    target: str,
+    force: bool = False,
+    promoted_already: bool = False,
+    behind: int = 0,
+    most_advanced: str = "",
+) -> str:
+    """Why a failover to target must not go ahead, or '' when it may.
+
+    live maps each reachable cluster host to what it says of itself:
+    running, in_recovery, and for a replica whether its WAL receiver streams
+    (streaming), from where (upstream_address, upstream_host) and whether that
+    upstream answered the replica just now (upstream_answers). A failover is
+    for a lost primary: a primary that runs, whether this machine reaches it
+    or only its replicas do, would keep taking writes beside the new one."""
+    if promoted_already:
+        return ""
+    candidates = [h for h, s in live.items() if s.get("running") and s.get("in_recovery")]
+    if target not in candidates:
+        return (
+            f"{target} is not a running replica that can be reached (running replicas:"
+            f" {', '.join(candidates) or 'none'}): failover refused, nothing changed."
+        )
+    if force:
+        return ""
+    primaries = [h for h, s in live.items() if s.get("running") and not s.get("in_recovery") and h != target]
+    if primaries:
+        return (
+            f"{primaries[0]} is running as the primary and this machine reaches it: a failover is for a lost"
+            f" primary. Move the primary with `dockyard switchover --to {target}` (no acknowledged write is lost),"
+            f" or add --force (dockyard_force=true) to stop and fence {primaries[0]} and promote {target}."
+            " Nothing changed."
+        )
+    alive = [(h, s) for h, s in live.items() if s.get("streaming") and s.get("upstream_answers")]
+    if alive:
+        host, state = alive[0]
+        upstream = state.get("upstream_address", "")
+        name = state.get("upstream_host") or "a host"
+        return (
+            f"{host} still streams from {upstream} ({name}), which answers it: that primary is alive, only this"
+            f" machine cannot reach it. Promoting {target} now would leave two hosts accepting writes, and the"
+            f" writes {name} takes meanwhile would be lost when it rejoins. Restore this machine's access to {name}"
+            f" and use `dockyard switchover --to {target}`, or stop PostgreSQL on {name} first; --force"
+            " (dockyard_force=true) promotes anyway. Nothing changed."
+        )
+    if behind > 0:
+        return (
+            f"{target} is {behind} bytes behind {most_advanced}, the most advanced replica: promoting it would"
+            f" lose those writes. Fail over to {most_advanced}, or add --force (dockyard_force=true) to accept"
+            " the loss. Nothing changed."
+        )
+    return ""
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -235,4 +354,7 @@ class FilterModule:
             "postgresql_conf_value": conf_value,
             "postgresql_pgpass_field": pgpass_field,
             "postgresql_peer_addresses": peer_addresses,
+            "postgresql_clone_decision": clone_decision,
+            "postgresql_failover_refusal": failover_refusal,
+            "postgresql_failover_view": failover_view,
         }

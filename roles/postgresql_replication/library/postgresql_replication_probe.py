@@ -35,7 +35,14 @@ config_exists: {description: postgresql.conf of the cluster exists., type: bool,
 data_exists: {description: The data directory holds PG_VERSION., type: bool, returned: always}
 standby_signal: {description: The data directory holds standby.signal., type: bool, returned: always}
 fresh: {description: The data directory holds the fresh-initdb marker., type: bool, returned: always}
-system_identifier: {description: Database system identifier, empty if unknown., type: str, returned: always}
+system_identifier:
+  description:
+    - Database system identifier, empty if unknown.
+    - Read with pg_controldata where the server binaries are installed, else
+      straight from global/pg_control, so a data directory left by a removed
+      package still says which cluster it belongs to.
+  type: str
+  returned: always
 checksums: {description: Data page checksums are on., type: bool, returned: always}
 cluster_state: {description: pg_controldata's cluster state, empty if unknown., type: str, returned: always}
 timeline: {description: Timeline of the latest checkpoint, 0 if unknown., type: int, returned: always}
@@ -47,6 +54,7 @@ service_active: {description: The cluster's systemd service is active., type: bo
 
 import importlib.util
 import os
+import struct
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -63,6 +71,17 @@ def controldata(module: AnsibleModule, bin_dir: str, data_dir: str) -> dict[str,
         if sep:
             values[key.strip()] = value.strip()
     return values
+
+
+def raw_system_identifier(data_dir: str) -> str:
+    """The identifier is pg_control's first field, a uint64 in the machine's
+    byte order: readable without PostgreSQL's binaries."""
+    try:
+        with open(os.path.join(data_dir, "global", "pg_control"), "rb") as handle:
+            head = handle.read(8)
+    except OSError:
+        return ""
+    return str(struct.unpack("=Q", head)[0]) if len(head) == 8 else ""
 
 
 def main() -> None:
@@ -82,8 +101,11 @@ def main() -> None:
     installed = os.path.exists(os.path.join(bin_dir, "postgres")) and importlib.util.find_spec("psycopg2") is not None
     data_exists = os.path.exists(os.path.join(data_dir, "PG_VERSION"))
     control = {}
-    if data_exists and os.path.exists(os.path.join(data_dir, "global", "pg_control")) and installed:
-        control = controldata(module, bin_dir, data_dir)
+    if data_exists and os.path.exists(os.path.join(data_dir, "global", "pg_control")):
+        if os.path.exists(os.path.join(bin_dir, "pg_controldata")):
+            control = controldata(module, bin_dir, data_dir)
+        else:
+            control = {"Database system identifier": raw_system_identifier(data_dir)}
 
     peers = {}
     try:

@@ -1,0 +1,159 @@
+"""Decisions of the postgresql_replication role, table-tested as they are
+(its filter plugin, pure functions): whether a replica's data directory may be
+replaced by a clone, whether a failover may go ahead, and the quorum of
+synchronous commits. The Molecule scenarios postgresql_replication and
+failover run the same cases against real clusters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from support import load_source
+
+ROOT = Path(__file__).resolve().parents[1]
+filters = load_source(
+    "postgresql_replication_filters",
+    ROOT / "roles" / "postgresql_replication" / "filter_plugins" / "postgresql_replication.py",
+)
+
+OURS = "7301234567890123456"
+OTHER = "7309999999999999999"
+
+# name: (identifier, primary's identifier, fresh, standby.signal, force) -> (clone, refuse, words of why)
+CASES = {
+    "a fresh directory is cloned": ("", OURS, True, False, False, (True, False, "")),
+    "a fresh directory is cloned, even before the primary is known": ("", "", True, False, False, (True, False, "")),
+    "a standby of this cluster is kept": (OURS, OURS, False, True, False, (False, False, "")),
+    "a standby of this cluster is re-cloned when forced": (OURS, OURS, False, True, True, (True, False, "")),
+    "another cluster's data is refused": (OTHER, OURS, False, True, False, (True, True, "another cluster")),
+    "a primary of this cluster is refused": (OURS, OURS, False, False, False, (True, True, "dockyard rejoin db2")),
+    # The hole this closes: an unreadable pg_control once meant "nothing here".
+    "an unreadable identity is refused": ("", OURS, False, True, False, (True, True, "cannot be read")),
+    "an unreadable identity without standby.signal is refused": ("", OURS, False, False, False, (True, True, "cannot")),
+    "an unknown primary identity is refused": (OURS, "", False, True, False, (True, True, "not known yet")),
+    "forced, an unreadable identity is replaced": ("", OURS, False, True, True, (True, False, "cannot be read")),
+    "forced, another cluster's data is replaced": (OTHER, OURS, False, False, True, (True, False, "another cluster")),
+}
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=list(CASES))
+def test_clone_decision(case: tuple) -> None:
+    identifier, primary_identifier, fresh, standby, force, (clone, refuse, why) = case
+    decision = filters.clone_decision("db2", identifier, "db1", primary_identifier, fresh, standby, force)
+    assert (decision["clone"], decision["refuse"]) == (clone, refuse)
+    assert why in decision["why"]
+    if refuse:
+        assert "db1" in decision["why"] or "rejoin" in decision["why"]
+
+
+@pytest.mark.parametrize(
+    ("names", "count", "expected"),
+    [
+        (["db3", "db2"], 1, 'ANY 1 ("db2", "db3")'),
+        (["db2", "db3"], 2, 'ANY 2 ("db2", "db3")'),
+        # After a failover that left one follower: ANY 2 of one would block every write.
+        (["db3"], 2, 'ANY 1 ("db3")'),
+        ([], 1, ""),
+        (["db2"], 0, ""),
+    ],
+)
+def test_quorum_never_asks_for_more_standbys_than_follow(names: list[str], count: int, expected: str) -> None:
+    assert filters.quorum(names, count) == expected
+
+
+def replica(upstream: str = "10.0.0.1", streaming: bool = True, answers: bool = False) -> dict:
+    return {
+        "running": True,
+        "in_recovery": True,
+        "streaming": streaming,
+        "upstream_address": upstream,
+        "upstream_host": "db1",
+        "upstream_answers": answers,
+    }
+
+
+PRIMARY = {"running": True, "in_recovery": False, "streaming": False}
+STOPPED = {"running": False, "in_recovery": False, "streaming": False}
+
+# name: (live, target, force, promoted already, behind, words of the refusal or "" for none)
+FAILOVERS = {
+    "the primary is gone, the target is the most advanced": (
+        {"db2": replica(), "db3": replica()},
+        "db2",
+        False,
+        False,
+        0,
+        "",
+    ),
+    "a running reachable primary: use switchover": (
+        {"db1": PRIMARY, "db2": replica(answers=True)},
+        "db2",
+        False,
+        False,
+        0,
+        "dockyard switchover --to db2",
+    ),
+    "a running reachable primary, forced": ({"db1": PRIMARY, "db2": replica(answers=True)}, "db2", True, False, 0, ""),
+    "a stopped reachable primary does not refuse": ({"db1": STOPPED, "db2": replica()}, "db2", False, False, 0, ""),
+    "a replica streams from a primary out of reach that answers it": (
+        {"db2": replica(), "db3": replica(answers=True)},
+        "db2",
+        False,
+        False,
+        0,
+        "db3 still streams from 10.0.0.1 (db1)",
+    ),
+    "the same, forced": ({"db2": replica(answers=True)}, "db2", True, False, 0, ""),
+    "a receiver that still says streaming but gets no answer": (
+        {"db2": replica(answers=False)},
+        "db2",
+        False,
+        False,
+        0,
+        "",
+    ),
+    "a target behind another replica": (
+        {"db2": replica(), "db3": replica()},
+        "db2",
+        False,
+        False,
+        4096,
+        "4096 bytes behind db3",
+    ),
+    "a target behind another replica, forced": ({"db2": replica(), "db3": replica()}, "db2", True, False, 4096, ""),
+    "a target that is not a running replica": (
+        {"db2": STOPPED, "db3": replica()},
+        "db2",
+        True,
+        False,
+        0,
+        "not a running replica",
+    ),
+    "a re-run after the promotion": ({"db2": PRIMARY, "db3": replica(answers=True)}, "db2", False, True, 0, ""),
+}
+
+
+@pytest.mark.parametrize("case", FAILOVERS.values(), ids=list(FAILOVERS))
+def test_failover_refusal(case: tuple) -> None:
+    live, target, force, promoted, behind, words = case
+    refusal = filters.failover_refusal(live, target, force, promoted, behind, "db3")
+    if words:
+        assert words in refusal
+        assert "othing changed" in refusal
+    else:
+        assert refusal == ""
+
+
+def test_failover_view_names_the_upstream_and_reads_the_check() -> None:
+    host_vars = {
+        "postgresql_replication_live": {"running": True, "in_recovery": True, "streaming": True,
+                                        "upstream_address": "10.0.0.1"},
+        "postgresql_replication_probe": {"peers": {"db1": "10.0.0.1", "db3": "10.0.0.3"}},
+        "postgresql_replication_upstream_check": {"rc": 0, "changed": False},
+    }  # fmt: skip
+    view = filters.failover_view(host_vars)
+    assert view["upstream_host"] == "db1" and view["upstream_answers"] is True
+    host_vars["postgresql_replication_upstream_check"] = {"skipped": True}
+    assert filters.failover_view(host_vars)["upstream_answers"] is False
