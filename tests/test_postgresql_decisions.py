@@ -157,3 +157,55 @@ def test_failover_view_names_the_upstream_and_reads_the_check() -> None:
     assert view["upstream_host"] == "db1" and view["upstream_answers"] is True
     host_vars["postgresql_replication_upstream_check"] = {"skipped": True}
     assert filters.failover_view(host_vars)["upstream_answers"] is False
+
+
+def probe(timeline: int = 1, active: bool = True, standby: bool = True, data: bool = True) -> dict:
+    return {
+        "postgresql_replication_probe": {
+            "timeline": timeline,
+            "service_active": active,
+            "standby_signal": standby,
+            "data_exists": data,
+        }
+    }
+
+
+CLUSTER = ["db1", "db2", "db3"]
+# name: (host vars, hosts in the play, may db1 start without asking its peers)
+STARTS = {
+    "a first deploy: no replica has data yet": (
+        {
+            "db1": probe(0, False, False, False),
+            "db2": probe(0, False, False, False),
+            "db3": probe(0, False, False, False),
+        },
+        CLUSTER,
+        True,
+    ),
+    "the whole cluster was down, replicas on the same timeline": (
+        {"db1": probe(3, False, False), "db2": probe(3, False), "db3": probe(2, False)},
+        CLUSTER,
+        True,
+    ),
+    "a replica is on a newer timeline: someone was promoted": (
+        {"db1": probe(3, False, False), "db2": probe(4, True), "db3": probe(3)},
+        CLUSTER,
+        False,
+    ),
+    "another host runs as a primary": (
+        {"db1": probe(3, False, False), "db2": probe(3, True, False), "db3": probe(3)},
+        CLUSTER,
+        False,
+    ),
+    "a cluster host this run has not seen": (
+        {"db1": probe(3, False, False), "db2": probe(3)},
+        ["db1", "db2"],
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", STARTS.values(), ids=list(STARTS))
+def test_may_start_alone(case: tuple) -> None:
+    host_vars, play_hosts, expected = case
+    assert filters.may_start_alone(host_vars, CLUSTER, play_hosts, "db1") is expected

@@ -4,14 +4,15 @@ three-host cluster from bare hosts, the idempotent re-run time, replay lag on
 the replicas while pgbench writes on the primary; then, while a client on
 app1 writes one row at a time and records each acknowledged one: write
 unavailability during a switchover, time from the failover command (after
-the primary's host is killed) to the first accepted write, rows lost, and
-rejoin time.
+the primary's host is killed) to the first accepted write, rows lost, how
+long each new primary ran without synchronous commits after its promotion
+(read from its server log), and rejoin time.
 
     .venv/bin/python scripts/bench/replication.py [--reruns 3] [--pgbench-seconds 30] [--json FILE] [--keep]
 
 Targets: re-run under 15 s; p99 replay lag under 100 ms (issue #5);
 switchover write unavailability under 3 s, failover to first write under
-10 s, 0 rows lost (issue #6).
+10 s, 0 rows lost (issue #6); 0 s without synchronous commits.
 Brings up its own lab (DOCKYARD_LAB_NAME=dockyard-bench, 192.168.234.0/24) in
 a scratch project and removes it at the end unless --keep. Talks only to that
 lab's containers.
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 from benchlab import DOCKYARD, LAB, SUBNET, bench_lab, machine, psql, run
@@ -92,6 +94,35 @@ def wait_rows_after(moment: float, timeout: float = 60.0) -> float | None:
     return None
 
 
+def _log_time(line: str) -> datetime | None:
+    """The timestamp Debian's log_line_prefix ('%m [%p] ') starts a line with."""
+    try:
+        return datetime.strptime(" ".join(line.split()[:2]), "%Y-%m-%d %H:%M:%S.%f")
+    except ValueError:
+        return None
+
+
+def async_window_s(container: str) -> float:
+    """Seconds between a new primary's last promotion and the moment its
+    synchronous_standby_names became a quorum: 0 when it was one already
+    (set on the standby before the promotion), the window otherwise."""
+    log = subprocess.run(
+        ["docker", "exec", container, "sh", "-c", "cat /var/log/postgresql/postgresql-*-main.log"],
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
+    promoted = max((i for i, line in enumerate(log) if "selected new timeline ID" in line), default=None)
+    if promoted is None:
+        return float("nan")
+    changes = [(i, line) for i, line in enumerate(log) if 'parameter "synchronous_standby_names" changed' in line]
+    before = [line for i, line in changes if i < promoted]
+    if before and 'changed to "ANY ' in before[-1] and not any(i > promoted for i, _ in changes):
+        return 0.0
+    after = [line for i, line in changes if i > promoted and 'changed to "ANY ' in line]
+    start, end = _log_time(log[promoted]), _log_time(after[0]) if after else None
+    return round((end - start).total_seconds(), 2) if start and end else float("nan")
+
+
 def failover_figures(project: Path, env: dict[str, str], dockyard: str = DOCKYARD) -> dict[str, float | int | str]:
     """Switchover, failover and rejoin under a one-row-at-a-time writer."""
     app1 = f"{LAB}-app1"
@@ -123,6 +154,7 @@ def failover_figures(project: Path, env: dict[str, str], dockyard: str = DOCKYAR
 
     started = time.time()
     switchover_s = run([dockyard, "switchover", "--to", "db2"], env, project)
+    switchover_async_s = async_window_s(f"{LAB}-db2")
     wait_rows_after(time.time() + 1)
     times = sorted(t for t, _ in acked_rows() if t >= started)
     unavailable = max((b - a for a, b in itertools.pairwise(times)), default=float("nan"))
@@ -139,6 +171,7 @@ def failover_figures(project: Path, env: dict[str, str], dockyard: str = DOCKYAR
     if probe.returncode != 0:
         raise SystemExit(probe.stdout[-3000:] + probe.stderr[-3000:])
     first_write = wait_rows_after(killed)
+    failover_async_s = async_window_s(f"{LAB}-{target}")
     subprocess.run(["docker", "exec", app1, "touch", "/tmp/stop-writer"], check=True)
     time.sleep(2)
     acknowledged = {i for _, i in acked_rows()}
@@ -154,6 +187,8 @@ def failover_figures(project: Path, env: dict[str, str], dockyard: str = DOCKYAR
         "failover_kill_to_first_write_s": round(first_write - killed, 1) if first_write else float("nan"),
         "rows_acknowledged": len(acknowledged),
         "rows_lost": len(acknowledged - present),
+        "switchover_async_window_s": switchover_async_s,
+        "failover_async_window_s": failover_async_s,
         "rejoin_s": round(rejoin_s, 1),
     }
 
@@ -243,6 +278,10 @@ def replication_rows(lag: dict, failover: dict) -> list[tuple[str, str]]:
         (
             "rows lost over switchover + failover (sync ANY 1)",
             f"{failover['rows_lost']} of {failover['rows_acknowledged']} acknowledged (target 0)",
+        ),
+        (
+            "new primary without synchronous commits (switchover / failover)",
+            f"{failover['switchover_async_window_s']} s / {failover['failover_async_window_s']} s (target 0)",
         ),
         ("rejoin of the old primary (pg_rewind)", f"{failover['rejoin_s']} s"),
     ]

@@ -12,6 +12,7 @@ import itertools
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 from functools import partial
@@ -335,3 +336,77 @@ def test_failover_fences_a_stopped_primary():
     assert started.returncode != 0
     assert "is fenced" in sh(DB1, f"journalctl -u {service(DB1)} --no-pager").stdout
     assert sh(DB1, "pg_isready -q").returncode != 0
+
+
+def test_a_primary_whose_peers_do_not_answer_stays_down_until_started_deliberately():
+    # db2 is the primary; db1 is fenced and down, db3 is stopped too: when db2
+    # restarts, no peer can say whether another host was promoted meanwhile.
+    assert sh(DB3, f"systemctl stop {service(DB3)}").returncode == 0
+    restarted = sh(DB2, f"systemctl restart {service(DB2)}")
+    assert restarted.returncode != 0
+    log = sh(DB2, f"journalctl -u {service(DB2)} --no-pager").stdout
+    assert "no peer answered within 5 s" in log, log
+    assert sh(DB2, "pg_isready -q").returncode != 0
+    instance = service(DB2).removeprefix("postgresql@").removesuffix(".service")
+    deliberate = (
+        f"mkdir -p /run/dockyard && touch /run/dockyard/start-primary-{instance} && systemctl start {service(DB2)}"
+    )
+    assert sh(DB2, deliberate).returncode == 0
+    assert "started deliberately" in sh(DB2, f"journalctl -u {service(DB2)} --no-pager").stdout
+    assert wait_for(lambda: sh(DB2, "pg_isready -q").returncode == 0)
+    assert sh(DB3, f"systemctl start {service(DB3)}").returncode == 0
+    assert wait_for(lambda: streams_from(DB3, DB2))
+
+
+def test_rejoin_refuses_to_rewind_writes_a_split_primary_took():
+    # db1, fenced on an older timeline, is started as a primary by hand and
+    # takes writes beside db2: a rejoin would rewind them away.
+    instance = service(DB1).removeprefix("postgresql@").removesuffix(".service")
+    split = (
+        "rm /var/lib/postgresql/*/main/dockyard.fenced && mkdir -p /run/dockyard"
+        f" && touch /run/dockyard/start-primary-{instance} && systemctl start {service(DB1)}"
+    )
+    assert sh(DB1, split).returncode == 0
+    assert wait_for(lambda: sh(DB1, "pg_isready -q").returncode == 0)
+    psql(DB1, "CREATE TABLE split_writes AS SELECT g FROM generate_series(1, 1000) g", "app")
+    rc, output, _ = operation("rejoin", DB1)
+    assert rc != 0
+    assert f"{DB1} runs as a primary on timeline" in output, output
+    assert re.search(r"\d+ bytes of its WAL past the point where", output), output
+    assert changed_total(output) == 0, output
+    assert in_recovery(DB1) == "f"
+
+    rc, output, _ = operation("rejoin", DB1, "-e", "dockyard_force=true")
+    assert rc == 0, output
+    assert in_recovery(DB1) == "t"
+    assert wait_for(lambda: streams_from(DB1, DB2) and streams_from(DB3, DB2))
+
+
+def test_a_switchover_cut_short_after_the_promotion_leaves_no_second_primary():
+    # The control machine dies right after db3's promotion, before db2 (the
+    # old primary, stopped) is made a standby: db2 must not be able to start
+    # as a primary, even with no peer to ask.
+    argv = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-e", f"dockyard_target={DB3}"]
+    env = dict(os.environ, ANSIBLE_CONFIG=str(EPHEMERAL / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    run = subprocess.Popen(
+        [*argv, str(PLAYBOOKS / "switchover.yml")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        promoted = support.wait_for(lambda: in_recovery(DB3) == "f", timeout=120, interval=0.05)
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
+    assert promoted
+    datadir = "/var/lib/postgresql/*/main"
+    guard = sh(DB2, f"ls {datadir}/dockyard.fenced {datadir}/standby.signal").stdout.strip()
+    assert guard, "db2 has neither a fence nor standby.signal: it may start as a primary"
+    assert sh(DB2, "pg_isready -q").returncode != 0
+
+    rc, output, _ = operation("rejoin", DB2)
+    assert rc == 0, output
+    assert in_recovery(DB2) == "t"
+    assert wait_for(lambda: streams_from(DB2, DB3) and streams_from(DB1, DB3))

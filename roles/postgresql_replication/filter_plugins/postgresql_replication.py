@@ -265,6 +265,25 @@ def clone_decision(
     return {"clone": True, "refuse": not force, "why": why}
 
 
+def may_start_alone(host_vars: Any, cluster: list[str], play_hosts: list[str], me: str) -> bool:
+    """Whether this run may start `me` as the primary without its start check
+    asking the peers (on a first deploy, or with the whole cluster down, none
+    answers): only when the run has seen every cluster host, and none is on a
+    newer timeline or runs as a primary (the probe's view of each)."""
+    own = host_vars[me].get("postgresql_replication_probe") or {}
+    for host in cluster:
+        if host == me:
+            continue
+        if host not in play_hosts:
+            return False
+        probe = host_vars[host].get("postgresql_replication_probe") or {}
+        if int(probe.get("timeline") or 0) > int(own.get("timeline") or 0):
+            return False
+        if probe.get("service_active") and probe.get("data_exists") and not probe.get("standby_signal"):
+            return False
+    return True
+
+
 def _flag(value: Any) -> bool:
     return value.strip().lower() in ("true", "yes", "1") if isinstance(value, str) else bool(value)
 
@@ -357,4 +376,5 @@ class FilterModule:
             "postgresql_clone_decision": clone_decision,
             "postgresql_failover_refusal": failover_refusal,
             "postgresql_failover_view": failover_view,
+            "postgresql_may_start_alone": may_start_alone,
         }
