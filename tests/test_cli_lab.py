@@ -49,6 +49,12 @@ def get_items(url: str) -> list[dict]:
         return json.load(response)
 
 
+def lab_secrets(project: Path) -> list[str]:
+    """The values of the lab's generated secrets file."""
+    text = (project / "inventory" / "lab" / "group_vars" / "all" / "secrets.yml").read_text()
+    return [line.split(":", 1)[1].strip() for line in text.splitlines() if ":" in line and not line.startswith("#")]
+
+
 def labelled(kind: str) -> list[str]:
     argv = ["docker", kind, "ls", "--filter", f"label=org.dockyard.lab={LAB}", "--format", "{{.Name}}"]
     if kind == "container":
@@ -122,6 +128,25 @@ def test_lab_up_up_status_down(project: Path) -> None:
     table = dockyard(project, "status")
     assert table.returncode == 0
     assert "app1  Docker " in table.stdout
+
+    # The lab's generated secrets (the replication password, the api's
+    # database password, which reaches its container through secret_env)
+    # appear in no output, -v included, and in nothing the runs kept.
+    verbose = dockyard(project, "up", "-v")
+    assert verbose.returncode == 0, verbose.stdout + verbose.stderr
+    checked = dockyard(project, "validate")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    secrets = lab_secrets(project)
+    assert len(secrets) >= 2
+    for run in (deploy, again, status, table, verbose, checked):
+        for secret in secrets:
+            assert secret not in run.stdout + run.stderr, f"a secret in the output of {run.args}"
+    for kept in (project / ".dockyard", project / ".cache"):
+        for path in kept.rglob("*"):
+            if path.is_file():
+                text = path.read_text(errors="replace")
+                for secret in secrets:
+                    assert secret not in text, f"a secret in {path}"
 
     down = dockyard(project, "lab", "down")
     assert down.returncode == 0, down.stdout + down.stderr

@@ -170,6 +170,16 @@ def start_order(services: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return ordered
 
 
+def pulls(services: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What pulling each service's image needs: name, image and pull policy of
+    the services that do not build theirs (nothing else, no secret_env)."""
+    return [
+        {"name": s["name"], "image": s["image"], "pull": s.get("pull", "missing")}
+        for s in services
+        if "build" not in s and "image" in s
+    ]
+
+
 def stringify(mapping: dict[str, Any]) -> dict[str, str]:
     """Docker wants strings: env and label values as the user meant them
     (true -> "true", 3 -> "3"), not Python's spelling."""
@@ -342,6 +352,7 @@ class FilterModule:
         return {
             "microservices_problems": problems,
             "microservices_start_order": start_order,
+            "microservices_pulls": pulls,
             "microservices_stringify": stringify,
             "microservices_networks_of": networks_of,
             "microservices_bindings": bindings,
