@@ -296,6 +296,33 @@ def test_secrets_appear_in_no_output_and_no_artifact(project: Path, tmp_path: Pa
     assert not (run_dir / "env").exists(), "runner must not write env/ files"
 
 
+def test_extra_vars_stay_off_the_command_line(project: Path, tmp_path: Path) -> None:
+    # -e values (and --to) once went onto ansible-playbook's command line:
+    # visible in `ps`, and kept in artifacts/<run>/command.
+    _, _, password_file = _vault_setup(project, tmp_path)
+    secret_dir = tmp_path / "written"
+    secret_dir.mkdir()
+    secret = "ExtraVarPass-4e1d7c9b2a6f3e80"
+    extra = json.dumps({"postgresql_replication_password": secret, "secret_dir": str(secret_dir)})
+    result = dockyard(
+        project,
+        "replication",
+        "-i",
+        inventory(project),
+        "-e",
+        extra,
+        env={"DOCKYARD_VAULT_PASSWORD_FILE": str(password_file)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (secret_dir / "replication").read_text() == secret  # the value reached the play
+    run_dir = project / ".dockyard"
+    commands = list(run_dir.glob("artifacts/*/command"))
+    assert commands
+    for path in [p for p in run_dir.rglob("*") if p.is_file()]:
+        assert secret.encode() not in path.read_bytes(), f"the -e value leaked into {path}"
+    assert not list(run_dir.glob(".extra-vars-*")), "the extra vars file outlived the run"
+
+
 def test_artifacts_are_private_and_rotated(project: Path) -> None:
     for _ in range(3):
         result = dockyard(project, "up", "-i", inventory(project), env={"DOCKYARD_KEEP_RUNS": "2"})
@@ -390,3 +417,17 @@ def test_the_example_inventory_passes_validation() -> None:
     without = dockyard(REPO_ROOT, "validate", "-i", str(example), env=env)
     assert without.returncode == 2
     assert "holds vault-encrypted data" in without.stdout + without.stderr
+
+
+def test_the_fact_cache_is_private_and_per_inventory(project: Path, tmp_path: Path) -> None:
+    # Facts were kept in one 0644 folder keyed by host name: two inventories
+    # with a db1 shared (and overwrote) each other's facts.
+    from dockyard.project import Project
+
+    other = tmp_path / "other-inventory"
+    other.mkdir()
+    mine, theirs = Project(project).fact_cache_for(project / "inventory"), Project(project).fact_cache_for(other)
+    assert mine != theirs and mine.parent == theirs.parent == project / ".cache" / "facts"
+    dockyard(project, "replication", "-i", inventory(project), "-e", f"secret_dir={tmp_path}")
+    for path in (project / ".cache", project / ".cache" / "facts", mine):
+        assert path.stat().st_mode & 0o777 == 0o700, path

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +40,22 @@ class Project:
     @property
     def fact_cache(self) -> Path:
         """Facts Ansible gathered, kept across runs (ansible.cfg's cache, a day):
-        a re-run or `dockyard status` need not gather them again."""
+        a re-run or `dockyard status` need not gather them again. One folder
+        per inventory below it (fact_cache_for)."""
         return self.root / ".cache" / "facts"
+
+    def fact_cache_for(self, inventory: Path) -> Path:
+        """The facts of one inventory's hosts: the cache is keyed by host name,
+        and two inventories may both have a db1. Created readable by its owner
+        only (facts name addresses, users, packages)."""
+        resolved = Path(inventory).resolve()
+        digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:12]
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", resolved.name or "inventory")
+        folder = self.fact_cache / f"{slug}-{digest}"
+        for path in (self.fact_cache.parent, self.fact_cache, folder):
+            path.mkdir(mode=0o700, exist_ok=True)
+            path.chmod(0o700)
+        return folder
 
     def playbook(self, name: str) -> Path:
         path = self.playbooks / name

@@ -4,6 +4,7 @@ RunResult: recap per host, failures, timing, where the artifacts are."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shlex
 import shutil
@@ -363,8 +364,10 @@ class PlaybookRun:
             self._cancel_done = True
         return self._cancel_requested
 
-    def _cmdline(self) -> str:
+    def _cmdline(self, extra_vars_file: Path | None = None) -> str:
         args: list[str] = []
+        if extra_vars_file is not None:
+            args += ["-e", f"@{extra_vars_file}"]
         if self.options.check:
             args.append("--check")
         if self.options.diff:
@@ -389,7 +392,36 @@ class PlaybookRun:
         ident = f"{stamp}-{playbook_path.stem}"
         collector = _Collector(self.on_event)
         started = time.monotonic()
-        runner = ansible_runner.run(
+        with _extra_vars_file(run_dir, ident, self.options.extra_vars) as extra_vars_file:
+            runner = self._run(ansible_runner, run_dir, playbook_path, ident, collector, extra_vars_file)
+        elapsed = time.monotonic() - started
+        artifact_dir = run_dir / "artifacts" / ident
+        self._restrict(artifact_dir)
+        self._restrict(self.project.fact_cache_for(self.options.inventory))
+        self.results = collector.results
+        self.steps = collector.steps
+        if runner.status == "failed" and collector.plays_started == 0:
+            raise BadInput(self._startup_error(runner, playbook_path.name))
+        return RunResult(
+            playbook=playbook_path.name,
+            rc=int(runner.rc if runner.rc is not None else 1),
+            status=str(runner.status),
+            elapsed_s=elapsed,
+            recap=collector.recap or collector.counted,
+            failures=_unrescued(collector.failures, collector.recap),
+            artifact_dir=artifact_dir if artifact_dir.exists() else None,
+        )
+
+    def _run(
+        self,
+        ansible_runner: Any,
+        run_dir: Path,
+        playbook_path: Path,
+        ident: str,
+        collector: _Collector,
+        extra_vars_file: Path | None,
+    ) -> Any:
+        return ansible_runner.run(
             private_data_dir=str(run_dir),
             project_dir=str(self.project.root),
             playbook=str(playbook_path.relative_to(self.project.root)),
@@ -397,12 +429,13 @@ class PlaybookRun:
             ident=ident,
             # ansible-runner would keep facts in each run's artifacts, so
             # every run gathered them again; an absolute path is used as is.
-            fact_cache=str(self.project.fact_cache),
+            fact_cache=str(self.project.fact_cache_for(self.options.inventory)),
             limit=self.options.limit,
             tags=self.options.tags,
             verbosity=self.options.verbosity or None,
-            extravars=self.options.extra_vars or None,
-            cmdline=self._cmdline() or None,
+            # Extra vars (-e, --to) go in a 0600 file, never on the command
+            # line, where `ps` and artifacts/<run>/command would show them.
+            cmdline=self._cmdline(extra_vars_file) or None,
             envvars={
                 "ANSIBLE_CONFIG": str(self.project.ansible_cfg),
                 "ANSIBLE_FORCE_COLOR": "0",
@@ -423,22 +456,6 @@ class PlaybookRun:
             cancel_callback=self._should_cancel,
             settings={"pexpect_timeout": 0.5, "suppress_ansible_output": False},
         )
-        elapsed = time.monotonic() - started
-        artifact_dir = run_dir / "artifacts" / ident
-        self._restrict(artifact_dir)
-        self.results = collector.results
-        self.steps = collector.steps
-        if runner.status == "failed" and collector.plays_started == 0:
-            raise BadInput(self._startup_error(runner, playbook_path.name))
-        return RunResult(
-            playbook=playbook_path.name,
-            rc=int(runner.rc if runner.rc is not None else 1),
-            status=str(runner.status),
-            elapsed_s=elapsed,
-            recap=collector.recap or collector.counted,
-            failures=_unrescued(collector.failures, collector.recap),
-            artifact_dir=artifact_dir if artifact_dir.exists() else None,
-        )
 
     def _startup_error(self, runner: Any, playbook: str) -> str:
         """ansible-playbook stopped before its first play: its own words."""
@@ -454,14 +471,31 @@ class PlaybookRun:
         return f"{playbook} stopped before its first play (nothing was changed): {detail}"
 
     @staticmethod
-    def _restrict(artifact_dir: Path) -> None:
-        """Artifacts hold task output: readable by their owner only."""
-        if not artifact_dir.exists():
+    def _restrict(folder: Path) -> None:
+        """Artifacts hold task output, the fact cache what hosts told: readable
+        by their owner only."""
+        if not folder.exists():
             return
-        artifact_dir.parent.chmod(0o700)
-        for path in [artifact_dir, *artifact_dir.rglob("*")]:
+        folder.parent.chmod(0o700)
+        for path in [folder, *folder.rglob("*")]:
             with contextlib.suppress(OSError):
                 path.chmod(0o700 if path.is_dir() else 0o600)
+
+
+@contextlib.contextmanager
+def _extra_vars_file(run_dir: Path, ident: str, extra_vars: dict[str, Any]) -> Iterator[Path | None]:
+    """The run's extra vars in a file only its owner reads, removed after the run."""
+    if not extra_vars:
+        yield None
+        return
+    path = run_dir / f".extra-vars-{ident}.json"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(extra_vars, handle)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _run_stamp() -> str:
