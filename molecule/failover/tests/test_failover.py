@@ -321,9 +321,16 @@ def test_failover_is_refused_while_replicas_stream_from_a_primary_out_of_reach()
     assert streams_from(DB3, DB1)
 
 
+def server_log(container: str) -> str:
+    """The end of a host's PostgreSQL log and unit journal, for a failure message."""
+    log = sh(container, "tail -n 40 /var/log/postgresql/postgresql-*-main.log").stdout
+    journal = sh(container, f"journalctl -u {service(container)} --no-pager -n 20").stdout
+    return f"\n--- {container} server log ---\n{log}\n--- {container} journal ---\n{journal}"
+
+
 def test_failover_fences_a_stopped_primary():
     rc, output, _ = operation("rejoin", DB2)
-    assert rc == 0, output
+    assert rc == 0, output[-6000:] + server_log(DB2)
     assert wait_for(lambda: streams_from(DB2, DB1) and streams_from(DB3, DB1))
     # db1's server stops (a crash, an admin) while its host stays reachable.
     assert sh(DB1, f"systemctl stop {service(DB1)}").returncode == 0
