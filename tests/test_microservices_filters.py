@@ -153,3 +153,19 @@ def test_networks_are_applied_only_when_missing_or_different() -> None:
     ]
     assert [n["name"] for n in filters.networks_to_apply(wanted, present)] == ["private", "new"]
     assert filters.networks_to_apply(wanted, None) == wanted
+
+
+def test_what_a_service_may_declare_passes() -> None:
+    # The forms the checks must keep accepting.
+    services = [
+        {"name": "a", "image": "registry.example.com:5000/team/app:1.2.3", "memory": "512m", "cpus": 0.5},
+        {"name": "b", "image": "nginx@sha256:" + "a" * 64, "memory": 268435456, "cpus": "2"},
+        {"name": "c", "image": "dockyard/c:latest", "volumes": ["data:/var/lib/c", "/srv/c:/etc/c:ro"]},
+        {"name": "d", "image": "busybox", "volumes": ["/run/docker.sock:/run/docker.sock"], "host_mounts": True},
+        {"name": "e", "image": "busybox", "ports": ["[::1]:8080:80", "127.0.0.1:8081:80"]},
+    ]
+    assert filters.problems(services, [], "app1") == []
+    assert filters.build_dir_problems("/var/lib/dockyard/build") == []
+    assert filters.build_dir_problems("/srv/builds") == []
+    for bad in ("/", "/var", "relative/dir", "/var/lib"):
+        assert filters.build_dir_problems(bad, "app1"), bad

@@ -62,6 +62,30 @@ BAD_SERVICES = {
         [{"name": "a", "image": IMAGE, "port": ["8080:80"]}],
         ["service 'a'", "unknown field(s) port"],
     ),
+    "memory that is no size": (
+        [{"name": "a", "image": IMAGE, "memory": "lots"}],
+        ["service 'a'", "memory 'lots' is not a size"],
+    ),
+    "cpus that is no number": (
+        [{"name": "a", "image": IMAGE, "cpus": "many"}],
+        ["service 'a'", "cpus 'many' is not a number of CPUs"],
+    ),
+    "a port address that is no IP address": (
+        [{"name": "a", "image": IMAGE, "ports": ["999.999.999.999:8080:80"]}],
+        ["service 'a'", "ports", "999.999.999.999 is not an IP address"],
+    ),
+    "an image with a shell command in it": (
+        [{"name": "a", "image": "nginx; rm -rf /"}],
+        ["service 'a'", "image 'nginx; rm -rf /' is not an image reference"],
+    ),
+    "the engine's socket mounted": (
+        [{"name": "a", "image": IMAGE, "volumes": ["/var/run/docker.sock:/var/run/docker.sock"]}],
+        ["service 'a'", "mounts the host's /var/run/docker.sock", "host_mounts: true"],
+    ),
+    "the host's root mounted": (
+        [{"name": "a", "image": IMAGE, "volumes": ["/:/host"]}],
+        ["service 'a'", "mounts the host's /", "host_mounts: true"],
+    ),
 }
 
 
@@ -81,4 +105,16 @@ def test_bad_service_list_is_refused_before_any_change(app_host: Host, case: str
     assert "PLAY [Validate the inventory and variables]" in run.output
     assert "PLAY [Run the microservices]" not in run.output
     for fragment in [*expected, "testhost"]:
+        assert fragment in run.output, f"{fragment!r} not in:\n{run.output}"
+
+
+def test_a_build_dir_of_the_system_is_refused(app_host: Host) -> None:
+    # With microservices_build_dir: / a service named etc would have its
+    # context directory, /etc, replaced whole.
+    services = [{"name": "etc", "build": {"context": "/nonexistent"}}]
+    run = run_playbook("services.yml", app_host.inventory, {"microservices": services, "microservices_build_dir": "/"})
+    assert run.rc != 0, run.output
+    assert recap_changed(run.output) == 0, run.output
+    assert "PLAY [Run the microservices]" not in run.output
+    for fragment in ("testhost", "microservices_build_dir is '/'", "at least two levels deep"):
         assert fragment in run.output, f"{fragment!r} not in:\n{run.output}"

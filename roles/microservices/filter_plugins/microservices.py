@@ -5,7 +5,9 @@ on the control machine before any host is touched."""
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
+import posixpath
 import re
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,22 @@ RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
 KNOWN_FIELDS = {
     "name", "image", "build", "ports", "env", "secret_env", "networks", "volumes", "healthcheck",
     "restart_policy", "depends_on", "memory", "cpus", "command", "state", "labels", "pull",
+    "host_mounts",
 }  # fmt: skip
+# Docker's memory sizes: a number of bytes, or with b, k, m or g.
+MEMORY = re.compile(r"^\d+(\.\d+)?\s*[bkmg]?$", re.IGNORECASE)
+# An image reference: [registry[:port]/]path[:tag][@digest], path components
+# lowercase; no spaces, no shell.
+IMAGE = re.compile(
+    r"^(?:[A-Za-z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+    r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
+)
+# Host paths whose mount gives a container the host itself (root on it, its
+# engine, its configuration): refused unless the service sets host_mounts: true.
+HOST_PATHS = (
+    "/", "/etc", "/root", "/boot", "/usr", "/var", "/var/run", "/run", "/var/run/docker.sock", "/run/docker.sock",
+)  # fmt: skip
+HOST_TREES = ("/proc", "/sys", "/dev", "/var/lib/docker", "/run/containerd")
 PORT = re.compile(
     r"^(?:(?P<ip>\[[0-9a-fA-F:.]+\]|\d{1,3}(?:\.\d{1,3}){3}):)?"
     r"(?:(?P<host>\d+(?:-\d+)?)?:)?"
@@ -33,6 +50,10 @@ class PortSpec:
             raise ValueError(f"'{text}' is not Docker's -p syntax ([IP:][HOST:]CONTAINER[/tcp|udp|sctp])")
         self.text = text
         self.ip = (match.group("ip") or "0.0.0.0").strip("[]")
+        try:
+            ipaddress.ip_address(self.ip)
+        except ValueError:
+            raise ValueError(f"'{text}': {self.ip} is not an IP address") from None
         self.proto = match.group("proto") or "tcp"
         self.container = _port_range(match.group("container"), text)
         host = match.group("host")
@@ -107,6 +128,7 @@ def problems(services: Any, networks: Any = None, host: str = "") -> list[str]:
             value = service.get(field, [])
             if not isinstance(value, list) or any(isinstance(v, (dict, list)) for v in value):
                 found.append(f"{label}: {field} must be a list of strings")
+        found.extend(f"{label}: {problem}" for problem in _resource_problems(service))
         if service.get("restart_policy", "unless-stopped") not in RESTART_POLICIES:
             found.append(f"{label}: restart_policy must be one of {', '.join(RESTART_POLICIES)}")
         for network in service.get("networks", []) if isinstance(service.get("networks"), list) else []:
@@ -143,6 +165,57 @@ def problems(services: Any, networks: Any = None, host: str = "") -> list[str]:
         except ValueError as error:
             found.append(f"{where}{error}")
     return found
+
+
+def _resource_problems(service: dict[str, Any]) -> list[str]:
+    """The image, limits and mounts of one service."""
+    found = []
+    image = service.get("image")
+    if image is not None and (not isinstance(image, str) or not IMAGE.match(image)):
+        found.append(
+            f"image {image!r} is not an image reference ([registry/]name[:tag][@sha256:digest], lowercase, no spaces)"
+        )
+    memory = service.get("memory")
+    if memory is not None and not MEMORY.match(str(memory)):
+        found.append(f"memory {memory!r} is not a size: write bytes or a number with b, k, m or g (e.g. 512m)")
+    cpus = service.get("cpus")
+    if cpus is not None:
+        try:
+            valid = not isinstance(cpus, bool) and float(cpus) > 0
+        except (TypeError, ValueError):
+            valid = False
+        if not valid:
+            found.append(f"cpus {cpus!r} is not a number of CPUs above 0 (e.g. 0.5 or 2)")
+    volumes = service.get("volumes", [])
+    for volume in volumes if isinstance(volumes, list) else []:
+        source = str(volume).split(":", 1)[0]
+        if not source.startswith("/") or service.get("host_mounts") is True:
+            continue
+        normal = posixpath.normpath(source)
+        if normal in HOST_PATHS or any(normal == tree or normal.startswith(tree + "/") for tree in HOST_TREES):
+            found.append(
+                f"volumes: '{volume}' mounts the host's {normal}, which hands the container the host itself"
+                " (root on it, or its Docker engine); mount a directory of its own, or set host_mounts: true"
+                " on the service if that is what it is for"
+            )
+    if "host_mounts" in service and not isinstance(service["host_mounts"], bool):
+        found.append("host_mounts must be true or false")
+    return found
+
+
+def build_dir_problems(build_dir: Any, host: str = "") -> list[str]:
+    """microservices_build_dir holds one directory per service, each replaced
+    whole on a build: it must be a directory of its own, never a system one."""
+    where = f"{host}: " if host else ""
+    text = str(build_dir)
+    normal = posixpath.normpath(text) if text.startswith("/") else ""
+    if not normal or normal.count("/") < 2 or normal in ("/var/lib", "/usr/local", "/usr/share", "/var/cache"):
+        return [
+            f"{where}microservices_build_dir is {text!r}: each build replaces <that directory>/<service name>"
+            " whole, so it must be an absolute directory of Dockyard's own, at least two levels deep"
+            " (the default is /var/lib/dockyard/build)"
+        ]
+    return []
 
 
 def start_order(services: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -352,6 +425,7 @@ class FilterModule:
         return {
             "microservices_problems": problems,
             "microservices_start_order": start_order,
+            "microservices_build_dir_problems": build_dir_problems,
             "microservices_pulls": pulls,
             "microservices_stringify": stringify,
             "microservices_networks_of": networks_of,
