@@ -48,6 +48,18 @@ BAD_INPUTS = {
         {"docker_engine_published_ports_allowed_sources": ["everyone"]},
         ["docker_engine_published_ports_allowed_sources", "everyone"],
     ),
+    "a TCP listener without TLS": (
+        {"docker_engine_daemon_options": {"hosts": ["unix:///var/run/docker.sock", "tcp://0.0.0.0:2375"]}},
+        ["tcp://0.0.0.0:2375 without TLS", "gets root on this host", "docker_engine_allow_insecure_tcp"],
+    ),
+    "a loopback TCP listener without TLS": (
+        {"docker_engine_daemon_options": {"hosts": ["tcp://127.0.0.1:2375"]}},
+        ["tcp://127.0.0.1:2375 without TLS", "every local user"],
+    ),
+    "allowed sources that are no networks": (
+        {"docker_engine_published_ports_allowed_sources": ["999.1.1.1/99"]},
+        ["docker_engine_published_ports_allowed_sources", "999.1.1.1/99"],
+    ),
     "version not a version": (
         {"docker_engine_version": "latest; rm -rf /"},
         ["docker_engine_version"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from typing import Any
@@ -23,6 +24,29 @@ def _pool_ok(pool: Any) -> bool:
         return False
     size = str(pool.get("size", ""))
     return size.isdigit() and int(pool["base"].split("/")[1]) <= int(size) <= 30
+
+
+def _ipv4_network(text: str) -> bool:
+    try:
+        return NETWORK.match(text) is not None and ipaddress.ip_network(text, strict=False).version == 4
+    except ValueError:
+        return False
+
+
+def _insecure_tcp(hosts: list[str], config: dict[str, Any], allowed: bool, host: str) -> list[str]:
+    """A tcp:// listener without verified TLS gives root on the host to whoever
+    reaches it: anyone on the network, or on loopback every local user."""
+    if allowed or config.get("tlsverify") is True:
+        return []
+    plain = [h for h in hosts if h.startswith("tcp://")]
+    if not plain:
+        return []
+    return [
+        f"{host}: docker_engine_daemon_options 'hosts' has {', '.join(plain)} without TLS: whoever reaches it"
+        " gets root on this host (on loopback: every local user). Reach the engine through its unix socket"
+        " (from elsewhere: docker -H ssh://HOST), or set tlsverify: true with tlscacert, tlscert and tlskey;"
+        " docker_engine_allow_insecure_tcp: true accepts the risk."
+    ]
 
 
 def problems(values: dict[str, Any], host: str) -> list[str]:
@@ -74,11 +98,13 @@ def problems(values: dict[str, Any], host: str) -> list[str]:
             ):
                 found.append(
                     f"{host}: docker_engine_daemon_options 'hosts' must be a non-empty list of unix://, tcp://,"
-                    ' fd:// or ssh:// addresses, e.g. ["unix:///var/run/docker.sock", "tcp://127.0.0.1:2375"];'
+                    ' fd:// or ssh:// addresses, e.g. ["unix:///var/run/docker.sock"];'
                     f" got {json.dumps(hosts)}."
                 )
+            else:
+                found.extend(_insecure_tcp(hosts, config, values.get("allow_insecure_tcp") is True, host))
     sources = values["allowed_sources"]
-    if not isinstance(sources, list) or not all(isinstance(s, str) and NETWORK.match(s) for s in sources):
+    if not isinstance(sources, list) or not all(isinstance(s, str) and _ipv4_network(s) for s in sources):
         found.append(
             f"{host}: docker_engine_published_ports_allowed_sources must list IPv4 networks in CIDR form,"
             f' e.g. ["10.0.0.0/8", "192.0.2.7/32"]; got {json.dumps(sources)}.'
