@@ -113,6 +113,45 @@ BAD_INVENTORIES = {
         {**BASE, "postgresql_port": 0},
         ["testhost: postgresql_port is 0"],
     ),
+    "a setting name with a newline": (
+        ["testhost"],
+        ["db2"],
+        {**BASE, "postgresql_settings": {"work_mem = '1MB'\nshared_preload_libraries": "evil"}},
+        ["testhost: postgresql_settings has the key", "not a setting name"],
+    ),
+    "a setting value with a newline": (
+        ["testhost"],
+        ["db2"],
+        {**BASE, "postgresql_settings": {"work_mem": "1MB'\nssl = 'off"}},
+        ["testhost: postgresql_settings 'work_mem' must be one value on one line"],
+    ),
+    "a host name with a space": (
+        ["testhost"],
+        ["db 2"],
+        BASE,
+        ["'db 2' is not a name Dockyard can use for a PostgreSQL host", "ansible_host"],
+    ),
+    "an application user that is a superuser": (
+        ["testhost"],
+        ["db2"],
+        {
+            **BASE,
+            "postgresql_users": [{"name": "app", "password": GOOD_PASSWORD, "role_attr_flags": "LOGIN,SUPERUSER"}],
+        },
+        ["testhost: postgresql_users 'app' asks for SUPERUSER"],
+    ),
+    "an application user with a short password": (
+        ["testhost"],
+        ["db2"],
+        {**BASE, "postgresql_users": [{"name": "app", "password": "app"}]},
+        ["testhost: postgresql_users 'app' has a password shorter than 16 characters"],
+    ),
+    "a short replication password in the lab": (
+        ["testhost"],
+        ["db2"],
+        {"dockyard_lab": True, "postgresql_replication_password": "lab"},
+        ["testhost: postgresql_replication_password is shorter than 16 characters"],
+    ),
 }
 
 
@@ -150,10 +189,11 @@ def test_the_refused_runs_left_the_host_untouched(db_host: Host) -> None:
     assert not db_host.exists("/var/lib/postgresql")
 
 
-def test_a_short_password_is_accepted_in_the_lab(db_host: Host, tmp_path: Path) -> None:
-    path = write_inventory(
-        tmp_path,
-        inventory(db_host, ["testhost"], ["db2"], {"dockyard_lab": True, "postgresql_replication_password": "lab"}),
-    )
+def test_the_lab_allows_short_application_passwords(db_host: Host, tmp_path: Path) -> None:
+    # The lab's throwaway application users may keep short passwords; its
+    # replication password never may (the lab generates 32 characters).
+    users = [{"name": "app", "password": "app"}]
+    variables = {"dockyard_lab": True, "postgresql_replication_password": GOOD_PASSWORD, "postgresql_users": users}
+    path = write_inventory(tmp_path, inventory(db_host, ["testhost"], ["db2"], variables))
     run = run_playbook("validate.yml", path)
     assert run.rc == 0, run.output

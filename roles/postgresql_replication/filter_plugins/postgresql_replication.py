@@ -127,6 +127,8 @@ def as_int(value: Any) -> int | None:
 
 
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+HOST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ROLE_FLAGS = ("SUPERUSER", "CREATEROLE", "CREATEDB", "INHERIT", "LOGIN", "REPLICATION", "BYPASSRLS")
 SIZE = re.compile(r"^[1-9][0-9]*(kB|MB|GB|TB)$")
@@ -149,8 +151,15 @@ def problems(values: dict[str, Any], host: str, replica_count: int, lab: bool) -
             f'{host}: postgresql_version is "{version}"; use a major version number from 13 on (e.g. "16"),'
             " or leave it empty for the distribution's."
         )
+    if not HOST_NAME.match(host):
+        found.append(
+            f"{host!r} is not a name Dockyard can use for a PostgreSQL host: it goes into connection strings"
+            " (application_name) and slot names. Name it with letters, digits, '.', '-' and '_' only, and put"
+            " its address in ansible_host."
+        )
     password = str(values["password"] or "")
-    if len(password) < 16 and not (lab and password):
+    # The lab generates 32 characters; a short one there is a mistake too.
+    if len(password) < 16:
         what = "missing or empty" if not password else "shorter than 16 characters"
         found.append(
             f"{host}: postgresql_replication_password is {what}. Set a random one of 16 characters or more"
@@ -188,6 +197,7 @@ def problems(values: dict[str, Any], host: str, replica_count: int, lab: bool) -
             f'{host}: postgresql_address "{address}" is not an IP address. pg_hba.conf needs addresses;'
             " give this host's IP, or leave it empty to use its default route's address."
         )
+    found.extend(_settings_problems(values.get("settings"), host))
     bad = bad_networks(values["client_networks"])
     if bad:
         found.append(
@@ -216,7 +226,18 @@ def problems(values: dict[str, Any], host: str, replica_count: int, lab: bool) -
         elif not str(entry.get("password") or ""):
             found.append(f"{host}: postgresql_users '{name}' needs a non-empty `password` (keep it in a vault).")
         else:
+            if len(str(entry["password"])) < 16 and not lab:
+                found.append(
+                    f"{host}: postgresql_users '{name}' has a password shorter than 16 characters: applications"
+                    " reach it over the network. Set a random one (e.g. `openssl rand -base64 24`) in a vault."
+                )
             flags = [f.strip().upper() for f in str(entry.get("role_attr_flags") or "LOGIN").split(",") if f.strip()]
+            if "SUPERUSER" in flags and not lab:
+                found.append(
+                    f"{host}: postgresql_users '{name}' asks for SUPERUSER: an application's login that can read"
+                    " every database, run programs on the server and change any setting. Grant what it needs"
+                    " (grants, CREATEDB, owning its database) instead."
+                )
             unknown = [f for f in flags if f not in ROLE_FLAGS and f.removeprefix("NO") not in ROLE_FLAGS]
             if unknown:
                 found.append(
@@ -224,6 +245,27 @@ def problems(values: dict[str, Any], host: str, replica_count: int, lab: bool) -
                     f" does not know; use a comma-separated list of {', '.join(ROLE_FLAGS)}, each with NO before it"
                     " to turn it off (e.g. LOGIN,CREATEDB)."
                 )
+    return found
+
+
+def _settings_problems(settings: Any, host: str) -> list[str]:
+    """postgresql_settings end up as lines of postgresql.conf: a name or value
+    that is not one setting (a newline, a non-scalar) would write others."""
+    if settings in (None, {}):
+        return []
+    if not isinstance(settings, dict):
+        return [f"{host}: postgresql_settings must be a mapping of setting names to values, e.g. {{work_mem: 16MB}}."]
+    found = []
+    for name, value in settings.items():
+        if not isinstance(name, str) or not SETTING_NAME.match(name):
+            found.append(
+                f"{host}: postgresql_settings has the key {name!r}, which is not a setting name (letters, digits,"
+                " '_' and '.'); it would write other lines into postgresql.conf."
+            )
+        elif isinstance(value, (dict, list)) or any(c in str(value) for c in "\n\r\0"):
+            found.append(
+                f"{host}: postgresql_settings '{name}' must be one value on one line (a string, number or boolean)."
+            )
     return found
 
 
