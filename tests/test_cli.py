@@ -431,3 +431,35 @@ def test_the_fact_cache_is_private_and_per_inventory(project: Path, tmp_path: Pa
     dockyard(project, "replication", "-i", inventory(project), "-e", f"secret_dir={tmp_path}")
     for path in (project / ".cache", project / ".cache" / "facts", mine):
         assert path.stat().st_mode & 0o777 == 0o700, path
+
+
+def test_an_inventory_with_none_of_dockyards_groups_is_refused(project: Path) -> None:
+    # `dockyard validate -i /etc/hostname` once passed ("1 hosts; groups: none").
+    for command in ("validate", "up"):
+        result = dockyard(project, command, "-i", "/etc/hostname")
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "puts no host in any of Dockyard's groups" in " ".join(result.stderr.split())
+
+
+@pytest.mark.parametrize(
+    ("target", "words"),
+    [("db9", "db9 is no host of"), ("local1", "local1 is not a PostgreSQL host of")],
+)
+def test_a_switchover_target_outside_the_cluster_is_refused_at_once(project: Path, target: str, words: str) -> None:
+    started = time.monotonic()
+    result = dockyard(project, "switchover", "-i", inventory(project), "--to", target)
+    assert result.returncode == 2, result.stdout + result.stderr
+    message = " ".join(result.stderr.split())
+    assert f"--to {target}: {words}" in message, message
+    assert "PLAY" not in result.stdout + result.stderr  # answered before any playbook
+    assert time.monotonic() - started < 20
+
+
+def test_a_yaml_mistake_in_group_vars_names_the_file_and_line(project: Path) -> None:
+    group_vars = project / "inventory" / "group_vars"
+    group_vars.mkdir(exist_ok=True)
+    (group_vars / "all.yml").write_text("---\nfine: 1\nbroken: [unclosed\nnext: 2\n")
+    result = dockyard(project, "validate", "-i", inventory(project))
+    assert result.returncode == 2, result.stdout + result.stderr
+    message = " ".join(result.stderr.split())
+    assert "group_vars/all.yml: line" in message and "not valid YAML" in message, message

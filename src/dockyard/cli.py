@@ -152,8 +152,12 @@ def playbook_command(
     def handler(args: argparse.Namespace, consoles: Consoles) -> int:
         project = Project.locate()
         project.playbook(playbook)
-        path, _ = _prepare_inventory(args, project)
-        options = _options(args, path, extra(args) if extra else None)
+        path, inv = _prepare_inventory(args, project, parse=moves_primary)
+        extra_vars = extra(args) if extra else None
+        if moves_primary and inv is not None and extra_vars:
+            # Answered from the inventory at once, not after a playbook's start.
+            inv.require_cluster_host(extra_vars["dockyard_target"], "--to" if hasattr(args, "to") else "rejoin")
+        options = _options(args, path, extra_vars)
         result, run = _run(consoles, project, playbook, options, f"{playbook} on {path}")
         if moves_primary:
             report.print_steps(consoles.err if args.json else consoles.out, run.steps)
@@ -171,6 +175,7 @@ def cmd_up(args: argparse.Namespace, consoles: Consoles) -> int:
     project = Project.locate()
     path, inv = _prepare_inventory(args, project, parse=True)
     assert inv is not None
+    inv.require_dockyard_groups()
     plan = site.plan(inv, args.limit)
     options = _options(args, path)
     if not plan.side_by_side:
@@ -208,6 +213,7 @@ def cmd_validate(args: argparse.Namespace, consoles: Consoles) -> int:
     project = Project.locate()
     path, inv = _prepare_inventory(args, project, parse=True)
     assert inv is not None
+    inv.require_dockyard_groups()
     options = _options(args, path)
     result, _ = _run(consoles, project, "validate.yml", options, f"checks of {path}")
     code = _finish(args, consoles, result)

@@ -12,6 +12,12 @@ from dockyard.errors import BadInput
 from dockyard.project import Project
 
 VAULT_MARKERS = (b"$ANSIBLE_VAULT;", b"!vault")
+# Groups that make Dockyard do something; an inventory with a host in none of
+# them (a wrong -i, a file that is no inventory) is a mistake, not a no-op.
+DOCKYARD_GROUPS = (
+    "docker_hosts", "app_hosts", "postgresql_primary", "postgresql_replicas", "etcd_hosts", "postgresql_backup_hosts",
+)  # fmt: skip
+CLUSTER_GROUPS = ("postgresql_primary", "postgresql_replicas")
 
 
 @dataclass(frozen=True)
@@ -20,6 +26,25 @@ class Inventory:
     hosts: tuple[str, ...]
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     manager: Any = field(default=None, repr=False, compare=False)
+
+    def require_dockyard_groups(self) -> None:
+        if not any(self.groups.get(group) for group in DOCKYARD_GROUPS):
+            raise BadInput(
+                f"{self.path} puts no host in any of Dockyard's groups ({', '.join(DOCKYARD_GROUPS[:4])}):"
+                f" there is nothing to do (hosts: {', '.join(self.hosts) or 'none'}). Is it the inventory you"
+                " meant? inventory/example/ shows the layout."
+            )
+
+    def require_cluster_host(self, name: str, option: str) -> None:
+        """A switchover, failover or rejoin target must be a PostgreSQL host."""
+        cluster = sorted({h for group in CLUSTER_GROUPS for h in self.groups.get(group, ())})
+        if name in cluster:
+            return
+        what = "is not a PostgreSQL host" if name in self.hosts else "is no host"
+        raise BadInput(
+            f"{option} {name}: {name} {what} of {self.path}; the cluster's hosts are"
+            f" {', '.join(cluster) or 'none (no postgresql_primary or postgresql_replicas)'}."
+        )
 
     def check_limit(self, limit: str | None) -> None:
         """Every name or pattern in --limit must match at least one host."""
@@ -90,6 +115,7 @@ def load(path: Path) -> Inventory:
     except AnsibleError as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         raise BadInput(f"Cannot read inventory {path}: {first_line}") from error
+    check_vars_files(path)
     hosts = tuple(sorted(h.name for h in manager.get_hosts()))
     groups = {
         name: tuple(sorted(h.name for h in group.get_hosts()))
@@ -102,3 +128,28 @@ def load(path: Path) -> Inventory:
         groups=groups,
         manager=manager,
     )
+
+
+def check_vars_files(path: Path) -> None:
+    """group_vars and host_vars that are not YAML: Ansible reads them only
+    once a play runs and then says little more than that the play failed;
+    here the file, line and column are named before anything runs."""
+    import yaml
+    from ansible.parsing.yaml.loader import AnsibleLoader
+
+    for file in _inventory_files(path):
+        if file == path or file.suffix not in (".yml", ".yaml", ".json", ""):
+            continue
+        try:
+            text = file.read_text(errors="replace")
+        except OSError as error:
+            raise BadInput(f"Cannot read {file}: {error.strerror}.") from error
+        if text.lstrip().startswith("$ANSIBLE_VAULT;"):
+            continue  # a vault file: Ansible reads it with the password
+        try:
+            yaml.load(text, Loader=AnsibleLoader)  # Ansible's loader: its tags (!vault, !unsafe) only
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+            raise BadInput(f"{file}:{where}: not valid YAML ({problem}). Fix that file and run again.") from error
