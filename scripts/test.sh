@@ -20,7 +20,7 @@ what="${1:-all}"
 
 setup() {
   set -e
-  ensure_apt_packages debootstrap iptables git ca-certificates
+  ensure_apt_packages debootstrap iptables git ca-certificates openssh-client
   ensure_docker_engine_package
   ensure_dockerd
   ensure_venv test

@@ -386,12 +386,19 @@ def test_status_marks_unreachable_hosts(project: Path, tmp_path: Path) -> None:
     assert payload["hosts"]["gone1"]["reachable"] is False
 
 
-def test_switchover_reports_its_steps_and_what_to_change_in_the_inventory(project: Path) -> None:
-    result = dockyard(project, "switchover", "--to", "db9", "-i", inventory(project))
+def test_switchover_reports_its_steps_and_what_to_change_in_the_inventory(project: Path, tmp_path: Path) -> None:
+    # The target must be a PostgreSQL host of the inventory (checked at once).
+    cluster = tmp_path / "cluster.yml"
+    cluster.write_text(
+        "all:\n  vars:\n    ansible_connection: local\n"
+        '    ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
+        "  children:\n    postgresql_primary: {hosts: {local1: }}\n    postgresql_replicas: {hosts: {db9: }}\n"
+    )
+    result = dockyard(project, "switchover", "--to", "db9", "-i", str(cluster))
     assert result.returncode == 0, result.stdout + result.stderr
     row = re.search(r"Wait for the target to replay the old primary's last WAL\s+│?\s*(\d+\.\d) s", result.stdout)
     assert row and float(row.group(1)) >= 1.0, result.stdout
-    assert re.search(r"Promote the target\s+│?\s*\d+\.\d s\s+│?\s*local1", result.stdout), result.stdout
+    assert re.search(r"Promote the target\s+│?\s*\d+\.\d s\s+│?\s*(db9, )?local1", result.stdout), result.stdout
     # Quick steps that change nothing are not listed (progress lines go to stderr).
     assert "Dockyard report: topology" not in result.stdout
     # Not the lab: the inventory is left alone and the user told what to change.
@@ -417,6 +424,25 @@ def test_the_example_inventory_passes_validation() -> None:
     without = dockyard(REPO_ROOT, "validate", "-i", str(example), env=env)
     assert without.returncode == 2
     assert "holds vault-encrypted data" in without.stdout + without.stderr
+
+
+def test_a_copy_of_the_example_with_its_published_secrets_is_refused(tmp_path: Path) -> None:
+    # The example's vault password is in the repository: a copy that keeps its
+    # vault deploys with secrets anyone can read.
+    copy = tmp_path / "production"
+    shutil.copytree(REPO_ROOT / "inventory" / "example", copy)
+    result = dockyard(
+        REPO_ROOT,
+        "validate",
+        "-i",
+        str(copy),
+        "--vault-password-file",
+        str(copy / "vault-password.txt"),
+        env={"DOCKYARD_HOME": str(REPO_ROOT)},
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    message = " ".join((result.stdout + result.stderr).split())
+    assert "postgresql_replication_password" in message and "is a secret of inventory/example" in message, message
 
 
 def test_the_fact_cache_is_private_and_per_inventory(project: Path, tmp_path: Path) -> None:

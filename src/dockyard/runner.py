@@ -4,6 +4,7 @@ RunResult: recap per host, failures, timing, where the artifacts are."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shlex
@@ -18,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from dockyard import artifacts
+from dockyard import artifacts, hostkeys
 from dockyard.errors import BadInput, DockyardError
 from dockyard.project import Project
 
@@ -408,7 +409,10 @@ class PlaybookRun:
             status=str(runner.status),
             elapsed_s=elapsed,
             recap=collector.recap or collector.counted,
-            failures=_unrescued(collector.failures, collector.recap),
+            failures=[
+                dataclasses.replace(failure, message=hostkeys.explain(failure.message, self.options.inventory))
+                for failure in _unrescued(collector.failures, collector.recap)
+            ],
             artifact_dir=artifact_dir if artifact_dir.exists() else None,
         )
 
@@ -444,6 +448,7 @@ class PlaybookRun:
                 # An inventory Ansible cannot parse stops the run instead of
                 # running against no hosts and reporting success.
                 "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
+                **hostkeys.ansible_env(self.options.inventory),
             },
             # No plain-text env/ files (extravars, passwords) under the
             # private data dir, and no stale ones overriding this run.

@@ -3,6 +3,7 @@ be unreadable as Jinja."""
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import math
 import re
@@ -129,6 +130,12 @@ def as_int(value: Any) -> int | None:
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 HOST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# sha256 of the secrets in inventory/example's vault, whose password is
+# published beside it: refused in any other inventory.
+EXAMPLE_SECRETS = {
+    "7191066e1dfae966d76097d9e36ed8255d957932ffbf2c2bd1785d5efc7fa034",
+    "387fb28319612634fca16c68ee5e1e82aaed0532cabdc183e9b94a9d1f2c372c",
+}
 DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ROLE_FLAGS = ("SUPERUSER", "CREATEROLE", "CREATEDB", "INHERIT", "LOGIN", "REPLICATION", "BYPASSRLS")
 SIZE = re.compile(r"^[1-9][0-9]*(kB|MB|GB|TB)$")
@@ -156,6 +163,22 @@ def problems(values: dict[str, Any], host: str, replica_count: int, lab: bool) -
             f"{host!r} is not a name Dockyard can use for a PostgreSQL host: it goes into connection strings"
             " (application_name) and slot names. Name it with letters, digits, '.', '-' and '_' only, and put"
             " its address in ansible_host."
+        )
+    published = [
+        name
+        for name, secret in [("postgresql_replication_password", values["password"])]
+        + [
+            (f"postgresql_users '{u.get('name')}' password", u.get("password"))
+            for u in (values["users"] if isinstance(values["users"], list) else [])
+            if isinstance(u, dict)
+        ]
+        if secret and hashlib.sha256(str(secret).encode()).hexdigest() in EXAMPLE_SECRETS
+    ]
+    if published and not values.get("example_inventory"):
+        found.append(
+            f"{host}: {', '.join(published)} is a secret of inventory/example, whose vault password is public"
+            " (inventory/example/vault-password.txt): anyone can read it. Make a vault of your own,"
+            " e.g. `ansible-vault create group_vars/all/vault.yml` with a password only you keep."
         )
     password = str(values["password"] or "")
     # The lab generates 32 characters; a short one there is a mistake too.
