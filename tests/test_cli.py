@@ -403,6 +403,9 @@ def test_switchover_reports_its_steps_and_what_to_change_in_the_inventory(projec
     assert "Dockyard report: topology" not in result.stdout
     # Not the lab: the inventory is left alone and the user told what to change.
     assert "put db9 in postgresql_primary and local1 in postgresql_replicas" in result.stdout
+    # The hosts that do not follow the new primary are named, with the command that brings them back.
+    assert "Not following db9: db7" in " ".join(result.stdout.split())
+    assert "dockyard rejoin HOST" in " ".join(result.stdout.split())
 
 
 def test_the_example_inventory_passes_validation() -> None:

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -132,13 +133,34 @@ def test_lab_up_up_status_down(project: Path) -> None:
     # The lab's generated secrets (the replication password, the api's
     # database password, which reaches its container through secret_env)
     # appear in no output, -v included, and in nothing the runs kept.
-    verbose = dockyard(project, "up", "-v")
-    assert verbose.returncode == 0, verbose.stdout + verbose.stderr
-    checked = dockyard(project, "validate")
-    assert checked.returncode == 0, checked.stdout + checked.stderr
     secrets = lab_secrets(project)
     assert len(secrets) >= 2
-    for run in (deploy, again, status, table, verbose, checked):
+    # Every process's command line, sampled while a verbose run deploys.
+    command_lines: set[str] = set()
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+            command_lines.update(ps.splitlines())
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        verbose = dockyard(project, "up", "-v")
+    finally:
+        stop.set()
+        sampler.join()
+    assert verbose.returncode == 0, verbose.stdout + verbose.stderr
+    assert any("ansible-playbook" in line for line in command_lines), "the sampler saw no run"
+    for secret in secrets:
+        assert not [line for line in command_lines if secret in line], "a secret on a command line"
+    checked = dockyard(project, "validate")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    moved = dockyard(project, "switchover", "--to", "db2")
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    for run in (deploy, again, status, table, verbose, checked, moved):
         for secret in secrets:
             assert secret not in run.stdout + run.stderr, f"a secret in the output of {run.args}"
     for kept in (project / ".dockyard", project / ".cache"):

@@ -207,6 +207,13 @@ def _follow_topology(
         message.print(f"{topology['primary']} is the primary; {hosts_file} updated.", highlight=False)
     else:
         message.print(str(topology.get("inventory", "")), highlight=False)
+    left_out = [str(host) for host in topology.get("left_out") or []]
+    if left_out:
+        message.print(
+            f"Not following {topology['primary']}: {', '.join(left_out)} (fenced, stopped, unreachable or ahead)."
+            " Bring each back with `dockyard rejoin HOST` once it is up.",
+            highlight=False,
+        )
 
 
 def cmd_validate(args: argparse.Namespace, consoles: Consoles) -> int:
