@@ -48,9 +48,11 @@ RUN_SCHEMA = {
 }
 STATUS_SCHEMA = {
     "type": "object",
-    "required": ["hosts"],
+    "required": ["ok", "primary", "hosts"],
     "additionalProperties": False,
     "properties": {
+        "ok": {"type": "boolean"},
+        "primary": {"type": ["string", "null"]},
         "hosts": {
             "type": "object",
             "additionalProperties": {
@@ -90,7 +92,7 @@ STATUS_SCHEMA = {
                     "postgresql": {"type": ["object", "null"]},
                 },
             },
-        }
+        },
     },
 }
 
@@ -371,6 +373,7 @@ def test_status_json_matches_the_schema(project: Path) -> None:
     payload = json.loads(result.stdout)
     jsonschema.validate(payload, STATUS_SCHEMA)
     assert payload["hosts"]["local1"]["reachable"] is True
+    assert payload["ok"] is True and payload["primary"] is None  # no PostgreSQL here
 
 
 def test_status_marks_unreachable_hosts(project: Path, tmp_path: Path) -> None:
@@ -380,10 +383,12 @@ def test_status_marks_unreachable_hosts(project: Path, tmp_path: Path) -> None:
         "      ansible_host: dockyard-no-such-container\n"
     )
     result = dockyard(project, "status", "-i", str(inv), "--json")
-    assert result.returncode == 0, result.stdout + result.stderr
+    # An unreachable host makes the platform unhealthy: exit 1, for scripts.
+    assert result.returncode == 1, result.stdout + result.stderr
     payload = json.loads(result.stdout)
     jsonschema.validate(payload, STATUS_SCHEMA)
     assert payload["hosts"]["gone1"]["reachable"] is False
+    assert payload["ok"] is False and payload["primary"] is None
 
 
 def test_switchover_reports_its_steps_and_what_to_change_in_the_inventory(project: Path, tmp_path: Path) -> None:

@@ -89,7 +89,9 @@ def test_lab_up_up_status_down(project: Path) -> None:
 
     status = dockyard(project, "status", "--json")
     assert status.returncode == 0, status.stdout + status.stderr
-    hosts = json.loads(status.stdout)["hosts"]
+    payload = json.loads(status.stdout)
+    assert payload["ok"] is True and payload["primary"] == "db1", payload
+    hosts = payload["hosts"]
     assert sorted(hosts) == ["app1", "db1", "db2"]
     assert hosts["app1"]["reachable"] and hosts["app1"]["docker"]["running"]
     assert hosts["app1"]["docker"]["version"]
@@ -158,6 +160,21 @@ def test_lab_up_up_status_down(project: Path) -> None:
         assert not [line for line in command_lines if secret in line], "a secret on a command line"
     checked = dockyard(project, "validate")
     assert checked.returncode == 0, checked.stdout + checked.stderr
+    # A replica whose server is down: reported as such, and the platform as
+    # not healthy (exit 1), not as a host without PostgreSQL.
+    service = "postgresql@*-main"
+    assert subprocess.run(["docker", "exec", f"{LAB}-db2", "sh", "-c", f"systemctl stop '{service}'"]).returncode == 0
+    down = dockyard(project, "status", "--json")
+    assert down.returncode == 1, down.stdout + down.stderr
+    stopped = json.loads(down.stdout)
+    assert stopped["ok"] is False and stopped["primary"] == "db1"
+    assert stopped["hosts"]["db2"]["postgresql"]["role"] is None
+    assert stopped["hosts"]["db2"]["postgresql"]["running"] is False
+    text = dockyard(project, "status")
+    assert "installed, not running" in text.stdout and "Not healthy" in text.stdout, text.stdout
+    restart = ["docker", "exec", f"{LAB}-db2", "sh", "-c", "systemctl start postgresql@$(ls /etc/postgresql)-main"]
+    assert subprocess.run(restart).returncode == 0
+    assert wait_for(lambda: json.loads(dockyard(project, "status", "--json").stdout)["ok"], timeout=60)
     moved = dockyard(project, "switchover", "--to", "db2")
     assert moved.returncode == 0, moved.stdout + moved.stderr
     for run in (deploy, again, status, table, verbose, checked, moved):

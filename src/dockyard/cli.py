@@ -251,7 +251,8 @@ def cmd_status(args: argparse.Namespace, consoles: Consoles) -> int:
     if real_failures:
         report.print_result(consoles.err, result)
         return EXIT_RUN_FAILED
-    return EXIT_OK
+    # A platform that is not healthy is a failed check, for scripts and monitors.
+    return EXIT_OK if payload["ok"] else EXIT_RUN_FAILED
 
 
 def cmd_lab_up(args: argparse.Namespace, consoles: Consoles) -> int:

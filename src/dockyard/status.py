@@ -114,7 +114,21 @@ def build(result: RunResult, hosts: tuple[str, ...], reports: dict[str, dict[str
             continue
         report = (reports.get(host) or {}).get(REPORT_TASK, {}).get("msg")
         status[host] = _host(report if isinstance(report, dict) else None)
-    return {"hosts": status}
+    primaries = [name for name, h in status.items() if (h["postgresql"] or {}).get("role") == "primary"]
+    return {"ok": healthy(status, primaries), "primary": primaries[0] if len(primaries) == 1 else None, "hosts": status}
+
+
+def healthy(hosts: dict[str, Any], primaries: list[str]) -> bool:
+    """Every host reachable; where there is PostgreSQL, one primary, every
+    other server running as a replica that streams."""
+    if not all(h["reachable"] for h in hosts.values()):
+        return False
+    servers = [h["postgresql"] for h in hosts.values() if h["postgresql"] is not None]
+    if not servers:
+        return True
+    return len(primaries) == 1 and all(
+        pg["role"] == "primary" or (pg["role"] == "replica" and pg.get("streaming")) for pg in servers
+    )
 
 
 def render(console: Console, status: dict[str, Any]) -> None:
@@ -130,6 +144,8 @@ def render(console: Console, status: dict[str, Any]) -> None:
             if docker["running"]
             else Text("Docker not running", "red")
         )
+        if docker is None and host.get("postgresql") is not None:
+            engine = Text("")
         parts: list[Any] = [Text.assemble((name, "bold"), "  ", engine)]
         if host["containers"]:
             table = Table(box=None, pad_edge=False, show_header=True)
@@ -146,13 +162,26 @@ def render(console: Console, status: dict[str, Any]) -> None:
                 )
             parts.append(table)
         pg = host.get("postgresql")
-        if pg:
+        if pg and pg.get("role") is None:
+            parts.append(Text(f"  PostgreSQL {pg.get('version', '?')} installed, not running", "bold red"))
+        elif pg:
             upstream = f" from {pg['upstream']}" if pg.get("upstream") else ""
-            lag = f", lag {pg.get('lag_bytes', 0)} B / {pg.get('lag_seconds', 0)} s" if pg["role"] == "replica" else ""
+            lag = ""
+            if pg["role"] == "replica":
+                lag = f", lag {pg['lag_bytes']} B / {pg['lag_seconds']} s" if pg.get("streaming") else ", not streaming"
+                if pg.get("sync_state"):
+                    lag += f", {pg['sync_state']}"
             parts.append(
                 Text(
                     f"  PostgreSQL {pg.get('version', '?')} {pg['role']}{upstream}"
-                    f" (timeline {pg.get('timeline', '?')}){lag}"
+                    f" (timeline {pg.get('timeline', '?')}){lag}",
+                    "" if pg["role"] == "primary" or pg.get("streaming") else "bold red",
                 )
             )
         console.print(Group(*parts))
+    verdict = (
+        Text("Healthy", "bold green")
+        if status["ok"]
+        else Text("Not healthy: an unreachable host, no single primary, or a replica that does not stream", "bold red")
+    )
+    console.print(Text.assemble(verdict, f"  (primary: {status['primary'] or 'none'})"))

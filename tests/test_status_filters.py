@@ -1,0 +1,76 @@
+"""The `postgresql` part of `dockyard status` (playbooks/filter_plugins/
+dockyard_status.py) and the platform's verdict (dockyard.status.healthy),
+from probe results shaped like status.yml's registered ones; the lab test
+(test_cli_lab.py) reads a real cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dockyard import status
+
+from support import load_source
+
+ROOT = Path(__file__).resolve().parents[1]
+filters = load_source("dockyard_status_filters", ROOT / "playbooks" / "filter_plugins" / "dockyard_status.py")
+
+
+def probe(in_recovery: bool, receiver: str | None = None, senders: list | None = None) -> dict:
+    row = {
+        "in_recovery": in_recovery,
+        "major": 15,
+        "timeline": 1,
+        "upstream_address": "10.0.0.1" if in_recovery else None,
+        "receiver_status": receiver,
+        "local_replay_gap": 0 if in_recovery else None,
+    }
+    return {"query_all_results": [[row], senders or []]}
+
+
+def hostvars(**probes: dict) -> dict:
+    addresses = {"db1": "10.0.0.1", "db2": "10.0.0.2"}
+    return {
+        name: {"status_postgresql": p, "ansible_facts": {"default_ipv4": {"address": addresses[name]}}}
+        for name, p in probes.items()
+    }
+
+
+def test_a_replica_that_does_not_stream_has_no_lag_figure() -> None:
+    hv = hostvars(db1=probe(False), db2=probe(True, receiver=None))
+    pg = filters.postgresql_status("db2", hv, ["db1", "db2"])
+    assert pg["role"] == "replica" and pg["streaming"] is False
+    assert pg["lag_bytes"] is None and pg["lag_seconds"] is None  # once 0: looked in sync
+
+
+def test_a_streaming_replica_takes_lag_and_sync_state_from_its_primary() -> None:
+    senders = [{"application_name": "db2", "lag_bytes": 128, "lag_seconds": 0.01, "sync_state": "quorum"}]
+    hv = hostvars(db1=probe(False, senders=senders), db2=probe(True, receiver="streaming"))
+    pg = filters.postgresql_status("db2", hv, ["db1", "db2"])
+    assert (pg["upstream"], pg["lag_bytes"], pg["sync_state"]) == ("db1", 128, "quorum")
+
+
+def test_a_server_that_does_not_answer_but_exists_is_not_running() -> None:
+    # Once reported as null, like a host without PostgreSQL.
+    hv = hostvars(db1=probe(False), db2={"failed": False, "msg": "unable to connect to database"})
+    hv["db2"]["status_postgresql_installed"] = {"files": [{"path": "/etc/postgresql/15/main/postgresql.conf"}]}
+    pg = filters.postgresql_status("db2", hv, ["db1", "db2"])
+    assert pg["role"] is None and pg["running"] is False and pg["version"] == "15"
+    hv["db2"]["status_postgresql_installed"] = {"files": []}
+    assert filters.postgresql_status("db2", hv, ["db1", "db2"]) is None
+
+
+def host(pg: dict | None, reachable: bool = True) -> dict:
+    return {"reachable": reachable, "docker": None, "containers": [], "postgresql": pg}
+
+
+PRIMARY = {"role": "primary", "streaming": None}
+STREAMING = {"role": "replica", "streaming": True}
+
+
+def test_healthy_means_reachable_one_primary_and_streaming_replicas() -> None:
+    assert status.healthy({"app1": host(None)}, [])
+    assert status.healthy({"db1": host(PRIMARY), "db2": host(STREAMING)}, ["db1"])
+    assert not status.healthy({"db1": host(PRIMARY), "db2": host({"role": "replica", "streaming": False})}, ["db1"])
+    assert not status.healthy({"db1": host(PRIMARY), "db2": host({"role": None, "streaming": False})}, ["db1"])
+    assert not status.healthy({"db1": host(PRIMARY), "db2": host(PRIMARY)}, ["db1", "db2"])
+    assert not status.healthy({"db1": host(PRIMARY), "app1": host(None, reachable=False)}, ["db1"])
