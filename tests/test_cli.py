@@ -497,3 +497,29 @@ def test_a_yaml_mistake_in_group_vars_names_the_file_and_line(project: Path) -> 
     assert result.returncode == 2, result.stdout + result.stderr
     message = " ".join(result.stderr.split())
     assert "group_vars/all.yml: line" in message and "not valid YAML" in message, message
+
+
+def test_extra_vars_are_read_as_ansible_playbook_reads_them() -> None:
+    # -e "a=1 b=2" once gave {"a": "1 b=2"}.
+    from dockyard.cli import parse_extra_vars
+    from dockyard.errors import BadInput
+
+    assert parse_extra_vars(["a=1 b=2", "c='two words'", '{"d": 4}']) == {"a": "1", "b": "2", "c": "two words", "d": 4}
+    with pytest.raises(BadInput):
+        parse_extra_vars(["no-equals-sign"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage"),
+    [
+        (["up", "--bogus"], "usage: dockyard up"),
+        (["status", "--check"], "usage: dockyard status"),
+        (["validate", "--diff"], "usage: dockyard validate"),
+        (["switchover", "--to", "db2", "--tags", "x"], "usage: dockyard switchover"),
+        (["lab", "up", "--limit", "x"], "usage: dockyard lab up"),
+    ],
+)
+def test_options_a_command_does_not_take_are_refused_with_its_usage(project: Path, argv: list[str], usage: str) -> None:
+    result = dockyard(project, *argv)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert usage in result.stderr and "unrecognized arguments" in result.stderr, result.stderr

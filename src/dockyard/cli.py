@@ -60,12 +60,24 @@ def parse_extra_vars(values: Sequence[str]) -> dict[str, Any]:
             if not isinstance(loaded, dict):
                 raise BadInput(f"-e {value}: must be a JSON object.")
             merged.update(loaded)
-        elif "=" in value and value.split("=", 1)[0].strip():
-            key, raw = value.split("=", 1)
-            merged[key.strip()] = raw
         else:
-            raise BadInput(f"-e {value}: use KEY=VALUE, a JSON object, or @FILE.")
+            merged.update(_key_values(value))
     return merged
+
+
+def _key_values(value: str) -> dict[str, str]:
+    """-e "a=1 b='two words'" as ansible-playbook reads it: space-separated
+    KEY=VALUE pairs, shell-style quoting."""
+    from ansible.errors import AnsibleError
+    from ansible.parsing.splitter import parse_kv
+
+    try:
+        pairs = parse_kv(value)
+    except AnsibleError as error:
+        raise BadInput(f"-e {value}: {error}") from error
+    if not pairs or "_raw_params" in pairs or any(not key.strip() for key in pairs):
+        raise BadInput(f"-e {value}: use KEY=VALUE (several separated by spaces), a JSON object, or @FILE.")
+    return {key: str(raw) for key, raw in pairs.items()}
 
 
 def _keep_runs() -> int:
@@ -103,10 +115,11 @@ def _prepare_inventory(
         raise BadInput(
             f"{path} holds vault-encrypted data: pass --vault-password-file FILE or set {VAULT_PASSWORD_FILE_ENV}."
         )
-    if not (parse or args.limit):
+    limit = getattr(args, "limit", None)
+    if not (parse or limit):
         return path, None
     inv = inventory.load(path)
-    inv.check_limit(args.limit)
+    inv.check_limit(limit)
     return path, inv
 
 
@@ -162,7 +175,7 @@ def playbook_command(
         if moves_primary:
             report.print_steps(consoles.err if args.json else consoles.out, run.steps)
         code = _finish(args, consoles, result)
-        if moves_primary and code == EXIT_OK and not args.check:
+        if moves_primary and code == EXIT_OK and not getattr(args, "check", False):
             _follow_topology(args, consoles, project, path, run)
         return code
 
@@ -307,7 +320,7 @@ EXAMPLES = {
 }
 
 
-def _common(json_only: bool = False) -> argparse.ArgumentParser:
+def _output_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("--json", action="store_true", help="print one JSON object on stdout and nothing else")
     parent.add_argument(
@@ -317,27 +330,46 @@ def _common(json_only: bool = False) -> argparse.ArgumentParser:
         default=0,
         help="show Ansible's own output (-vvv for more)",
     )
-    if json_only:
-        return parent
+    return parent
+
+
+def _inventory_options() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument(
         "-i",
         "--inventory",
         metavar="INVENTORY",
         help="inventory file or directory (default: the lab)",
     )
+    parent.add_argument(
+        "--vault-password-file", metavar="FILE", help=f"vault password file (or set {VAULT_PASSWORD_FILE_ENV})"
+    )
+    return parent
+
+
+def _limit_option() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("--limit", metavar="PATTERN", help="only these hosts or groups")
+    return parent
+
+
+def _change_options() -> argparse.ArgumentParser:
+    """What only means something for a run that may change hosts."""
+    parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("--tags", metavar="TAGS", help="only tasks with these tags")
     parent.add_argument("--check", action="store_true", help="report what would change, change nothing")
     parent.add_argument("--diff", action="store_true", help="show the changes to files")
+    return parent
+
+
+def _extra_vars_option() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument(
         "-e",
         "--extra-vars",
         action="append",
         metavar="KEY=VALUE",
         help="extra variables (KEY=VALUE, JSON, or @FILE); repeatable",
-    )
-    parent.add_argument(
-        "--vault-password-file", metavar="FILE", help=f"vault password file (or set {VAULT_PASSWORD_FILE_ENV})"
     )
     return parent
 
@@ -351,10 +383,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"dockyard {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    common = _common()
-    lab_common = _common(json_only=True)
+    output, target, limit, change, extra = (
+        _output_options(),
+        _inventory_options(),
+        _limit_option(),
+        _change_options(),
+        _extra_vars_option(),
+    )
+    # Each command is offered only the options that mean something for it.
+    playbook_options = (output, target, limit, change, extra)
+    lab_common = output
 
-    def add(name: str, handler, help_text: str, parents=(common,)) -> argparse.ArgumentParser:
+    def add(name: str, handler, help_text: str, parents=playbook_options) -> argparse.ArgumentParser:
         sub = commands.add_parser(
             name,
             parents=list(parents),
@@ -363,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=EXAMPLES.get(name),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        sub.set_defaults(handler=handler)
+        sub.set_defaults(handler=handler, subparser=sub)
         return sub
 
     lab_parser = commands.add_parser(
@@ -380,7 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     up.add_argument("--replicas", type=int, default=2, help="PostgreSQL replicas (default 2)")
-    up.set_defaults(handler=cmd_lab_up)
+    up.set_defaults(handler=cmd_lab_up, subparser=up)
     down = lab_commands.add_parser(
         "down",
         parents=[lab_common],
@@ -388,11 +428,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES["lab down"],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    down.set_defaults(handler=cmd_lab_down)
+    down.set_defaults(handler=cmd_lab_down, subparser=down)
 
     add("up", cmd_up, "deploy the whole platform (playbooks/site.yml)")
-    add("validate", cmd_validate, "check the inventory and variables; changes nothing")
-    add("status", cmd_status, "engine, containers, ports and PostgreSQL of every host")
+    add("validate", cmd_validate, "check the inventory and variables; changes nothing", (output, target, extra))
+    add("status", cmd_status, "engine, containers, ports and PostgreSQL of every host", (output, target, limit))
     add("docker", playbook_command("docker.yml"), "Docker Engine only (playbooks/docker.yml)")
     add(
         "services",
@@ -408,6 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
         "switchover",
         playbook_command("switchover.yml", lambda a: {"dockyard_target": a.to}, moves_primary=True),
         "planned switchover to a replica, zero data loss",
+        (output, target, extra),
     )
     switch.add_argument("--to", required=True, metavar="HOST", help="the replica to promote")
     fail = add(
@@ -416,6 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
             "failover.yml", lambda a: {"dockyard_target": a.to, "dockyard_force": a.force}, moves_primary=True
         ),
         "the primary is lost: promote a replica",
+        (output, target, extra),
     )
     fail.add_argument("--to", required=True, metavar="HOST", help="the replica to promote")
     fail.add_argument(
@@ -429,6 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
             "rejoin.yml", lambda a: {"dockyard_target": a.host, "dockyard_force": a.force}, moves_primary=True
         ),
         "bring an old primary back as a replica (pg_rewind)",
+        (output, target, extra),
     )
     rejoin.add_argument("host", metavar="HOST", help="the host to rejoin")
     rejoin.add_argument("--force", action="store_true", help="re-clone if pg_rewind is impossible")
@@ -443,7 +486,10 @@ def _console(stream: Any) -> Console:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # The command's own usage, not the top level's (exit 2: bad input).
+        getattr(args, "subparser", parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     consoles = Consoles(out=_console(sys.stdout), err=_console(sys.stderr))
     try:
         return int(args.handler(args, consoles))
