@@ -417,3 +417,24 @@ def test_a_switchover_cut_short_after_the_promotion_leaves_no_second_primary():
     assert rc == 0, output
     assert in_recovery(DB2) == "t"
     assert wait_for(lambda: streams_from(DB2, DB3) and streams_from(DB1, DB3))
+
+
+def test_a_forced_failover_compares_positions_after_the_old_primary_stopped():
+    # db1 stops streaming from db3 (its receiver is turned off) while db2
+    # streams on; nothing is written, so both hold the same WAL. A forced
+    # failover to db1 stops db3 cleanly: db2 receives db3's shutdown
+    # checkpoint, db1 does not, so db2 ends ahead of db1 and cannot follow it.
+    # Positions compared before the stop said they were equal, and the run
+    # then waited for db2 to follow db1 until it gave up.
+    psql(DB1, "ALTER SYSTEM SET primary_conninfo = ''")
+    psql(DB1, "SELECT pg_reload_conf()")
+    assert wait_for(lambda: DB1 not in psql(DB3, "SELECT string_agg(application_name, ',') FROM pg_stat_replication"))
+    try:
+        rc, output, _ = operation("failover", DB1, "-e", "dockyard_force=true")
+    finally:
+        psql(DB1, "ALTER SYSTEM RESET primary_conninfo")
+        psql(DB1, "SELECT pg_reload_conf()")
+    assert rc == 0, output[-6000:]
+    assert in_recovery(DB1) == "f"
+    report = task_output(output, "Dockyard report: topology")
+    assert DB2 in report.split("left_out")[1], report

@@ -349,6 +349,16 @@ def may_start_alone(host_vars: Any, cluster: list[str], play_hosts: list[str], m
     return True
 
 
+def position(host_vars: Any) -> int:
+    """A replica's WAL position (bytes), its newest reading: the one taken
+    after an old primary stopped (failover.yml) where there is one, else
+    live.yml's."""
+    rows = (host_vars.get("postgresql_replication_position_now") or {}).get("query_result") or []
+    if rows:
+        return int(rows[0].get("position") or 0)
+    return int((host_vars.get("postgresql_replication_live") or {}).get("position") or 0)
+
+
 def _flag(value: Any) -> bool:
     return value.strip().lower() in ("true", "yes", "1") if isinstance(value, str) else bool(value)
 
@@ -442,4 +452,5 @@ class FilterModule:
             "postgresql_failover_refusal": failover_refusal,
             "postgresql_failover_view": failover_view,
             "postgresql_may_start_alone": may_start_alone,
+            "postgresql_position": position,
         }
