@@ -162,7 +162,8 @@ def test_lab_up_up_status_down(project: Path) -> None:
     assert checked.returncode == 0, checked.stdout + checked.stderr
     # A replica whose server is down: reported as such, and the platform as
     # not healthy (exit 1), not as a host without PostgreSQL.
-    service = "postgresql@*-main"
+    # The pattern must match the whole unit name, .service included.
+    service = "postgresql@*-main.service"
     assert subprocess.run(["docker", "exec", f"{LAB}-db2", "sh", "-c", f"systemctl stop '{service}'"]).returncode == 0
     down = dockyard(project, "status", "--json")
     assert down.returncode == 1, down.stdout + down.stderr
