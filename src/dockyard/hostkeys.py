@@ -8,14 +8,13 @@ off (unsafe: for throwaway hosts whose keys change on every rebuild)."""
 
 from __future__ import annotations
 
+import configparser
 import os
 from pathlib import Path
 
 from dockyard.errors import BadInput
 
 CHECKING_ENV = "DOCKYARD_HOST_KEY_CHECKING"
-# ansible.cfg's own ssh_args, which ANSIBLE_SSH_ARGS replaces.
-BASE_SSH_ARGS = "-o ControlMaster=auto -o ControlPersist=120s -o PreferredAuthentications=publickey"
 
 
 def known_hosts_file(inventory: Path) -> Path:
@@ -33,17 +32,24 @@ def checking_enabled() -> bool:
     raise BadInput(f"{CHECKING_ENV} must be true or false, got {raw!r}.")
 
 
-def ansible_env(inventory: Path) -> dict[str, str]:
+def _configured_ssh_args(ansible_cfg: Path) -> str:
+    """ansible.cfg's [ssh_connection] ssh_args, which ANSIBLE_SSH_ARGS replaces:
+    kept, so that the file stays the one place for them."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(ansible_cfg)
+    return parser.get("ssh_connection", "ssh_args", fallback="").strip()
+
+
+def ansible_env(inventory: Path, ansible_cfg: Path) -> dict[str, str]:
     """Environment for ansible-playbook: checking on (ansible-runner turns it
     off unless told), new keys learned into the inventory's known_hosts."""
     if not checking_enabled():
         return {"ANSIBLE_HOST_KEY_CHECKING": "False"}
     known_hosts = known_hosts_file(inventory)
+    base = _configured_ssh_args(ansible_cfg)
     return {
         "ANSIBLE_HOST_KEY_CHECKING": "True",
-        "ANSIBLE_SSH_ARGS": (
-            f"{BASE_SSH_ARGS} -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile={known_hosts}"
-        ),
+        "ANSIBLE_SSH_ARGS": f"{base} -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile={known_hosts}".strip(),
     }
 
 

@@ -448,7 +448,7 @@ class PlaybookRun:
                 # An inventory Ansible cannot parse stops the run instead of
                 # running against no hosts and reporting success.
                 "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
-                **hostkeys.ansible_env(self.options.inventory),
+                **hostkeys.ansible_env(self.options.inventory, self.project.ansible_cfg),
             },
             # No plain-text env/ files (extravars, passwords) under the
             # private data dir, and no stale ones overriding this run.
