@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def dockyard(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def get_items(url: str) -> list[dict]:
     with urllib.request.urlopen(f"{url}/api/items", timeout=10) as response:
-        assert response.headers["X-Served-By"] == "192.168.233.12"  # db2, the replica
+        assert response.headers["X-Served-By"] == "replica"  # db2; its address stays private
         return json.load(response)
 
 
@@ -178,6 +179,17 @@ def test_lab_up_up_status_down(project: Path) -> None:
     assert wait_for(lambda: json.loads(dockyard(project, "status", "--json").stdout)["ok"], timeout=60)
     moved = dockyard(project, "switchover", "--to", "db2")
     assert moved.returncode == 0, moved.stdout + moved.stderr
+    # The api still writes to db1, a replica now: it says so in JSON, with
+    # Retry-After, instead of the gateway's 502 page; /health tells.
+    with urllib.request.urlopen(f"{url}/api/health", timeout=10) as response:
+        assert json.load(response) == {"status": "ok", "database": "read-only", "writes": False}
+    refused = urllib.request.Request(
+        f"{url}/api/items", data=json.dumps({"name": "late"}).encode(), headers={"Content-Type": "application/json"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(refused, timeout=10)
+    assert answer.value.code == 503 and answer.value.headers["Retry-After"] == "2"
+    assert "read-only" in json.load(answer.value)["error"]
     for run in (deploy, again, status, table, verbose, checked, moved):
         for secret in secrets:
             assert secret not in run.stdout + run.stderr, f"a secret in the output of {run.args}"

@@ -1,14 +1,20 @@
 """Dockyard's sample api: items written to the PostgreSQL primary, read back
 from a replica. Standard library plus psycopg2 (Debian's python3-psycopg2).
 
-    GET  /health  -> {"status": "ok", "database": "ok" | "unavailable", ...}
-    POST /items   {"name": "..."} -> 201 {"id": 1, "name": "..."}   (primary)
-    GET  /items   -> [{"id": 1, "name": "...", "created_at": "..."}] (a replica)
+    GET  /health  -> {"status": "ok", "database": "ok" | "read-only" | "unavailable",
+                      "writes": true | false}
+    POST /items   {"name": "..."} -> 201 {"id": 1, "name": "...", "created_at": "..."}
+    GET  /items?limit=100&after=0 -> [{"id": 1, "name": "...", "created_at": "..."}]
+                  (a replica; ordered by id; a full page has a Link rel="next")
+
+Every answer is JSON, errors included: 400 for a request it cannot take, 404,
+405 with Allow, 503 with Retry-After while the database cannot serve it (down,
+or read-only after a switchover until the api is pointed at the new primary).
+Database details (hosts, users, server messages) go to the log, not to clients.
 
 Configuration from the environment: DB_PRIMARY_HOST, DB_REPLICA_HOSTS
 (comma-separated; the primary when empty), DB_PORT, DB_NAME, DB_USER,
-DB_PASSWORD, PORT (default 8000). Without a database it keeps serving and says
-so in /health and with 503 on /items, instead of crashing.
+DB_PASSWORD, PORT (default 8000).
 """
 
 from __future__ import annotations
@@ -16,15 +22,41 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
+import unicodedata
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 try:
     import psycopg2
-except ImportError:  # the image installs it; this keeps /health honest without
+except ImportError:  # the image installs it; without it the api still answers, with 503
     psycopg2 = None
 
 CONNECT_TIMEOUT_S = 3
-SCHEMA = "CREATE TABLE IF NOT EXISTS items (id serial PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"
+RETRY_AFTER_S = 2
+MAX_NAME = 200
+MAX_BODY = 16 * 1024
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS items"
+    " (id serial PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"
+)
+ALLOWED = {"/health": "GET, HEAD", "/items": "GET, HEAD, POST"}
+READ_ONLY_SQLSTATE = "25006"
+
+
+class BadRequest(Exception):
+    """The client's mistake, said in words it can act on (answered with 400)."""
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot serve this request now. `public` is what the client
+    is told; the exception's text (host, user, server message) is logged only."""
+
+    def __init__(self, detail: str, public: str = "database unavailable") -> None:
+        super().__init__(detail)
+        self.public = public
 
 
 def settings() -> dict[str, object]:
@@ -40,10 +72,6 @@ def settings() -> dict[str, object]:
     }
 
 
-class DatabaseUnavailable(Exception):
-    pass
-
-
 def connect(host: str):
     config = settings()
     if psycopg2 is None:
@@ -56,52 +84,126 @@ def connect(host: str):
             password=config["password"], connect_timeout=CONNECT_TIMEOUT_S,
         )  # fmt: skip
     except psycopg2.Error as error:
-        raise DatabaseUnavailable(f"{host}: {str(error).strip().splitlines()[0]}") from error
+        raise DatabaseUnavailable(f"{host}: {first_line(error)}") from error
+
+
+def first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def unavailable(host: str, error: Exception) -> DatabaseUnavailable:
+    """A database error met while running a query, as the client may see it."""
+    if getattr(error, "pgcode", None) == READ_ONLY_SQLSTATE:
+        return DatabaseUnavailable(f"{host}: {first_line(error)}", "database is read-only (a switchover?); retry")
+    return DatabaseUnavailable(f"{host}: {first_line(error)}")
+
+
+def checked_name(body: bytes) -> str:
+    """The item name from a POST body, or BadRequest saying what is wrong."""
+    try:
+        payload = json.loads(body or b"{}")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequest(f"the body is not JSON ({error})") from error
+    name = payload.get("name") if isinstance(payload, dict) else None
+    if not isinstance(name, str):
+        raise BadRequest('send {"name": "..."}')
+    name = name.strip()
+    if not 1 <= len(name) <= MAX_NAME:
+        raise BadRequest(f"name must have 1 to {MAX_NAME} characters")
+    # PostgreSQL text holds no NUL, and UTF-8 no lone surrogate (JSON's
+    # "\ud800" decodes to one): refused here, not as a failed INSERT.
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in name):
+        raise BadRequest("name must not contain control characters or lone surrogates")
+    return name
+
+
+def page_of(query: str) -> tuple[int, int]:
+    """(limit, after) from ?limit=&after=, or BadRequest."""
+    params = parse_qs(query, keep_blank_values=True)
+    try:
+        limit = int(params.get("limit", [str(DEFAULT_LIMIT)])[-1])
+        after = int(params.get("after", ["0"])[-1])
+    except ValueError as error:
+        raise BadRequest("limit and after must be whole numbers") from error
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
+    if after < 0:
+        raise BadRequest("after must be 0 or more (the last id of the previous page)")
+    return limit, after
 
 
 def write_item(name: str) -> dict[str, object]:
-    connection = connect(str(settings()["primary"]))
+    host = str(settings()["primary"])
+    connection = connect(host)
     try:
         with connection, connection.cursor() as cursor:
             cursor.execute(SCHEMA)
             cursor.execute("INSERT INTO items (name) VALUES (%s) RETURNING id, created_at", (name,))
             item_id, created = cursor.fetchone()
         return {"id": item_id, "name": name, "created_at": created.isoformat()}
+    except psycopg2.Error as error:
+        raise unavailable(host, error) from error
     finally:
         connection.close()
 
 
-def read_items() -> tuple[list[dict[str, object]], str]:
+def read_items(limit: int, after: int) -> tuple[list[dict[str, object]], str]:
+    """One page of items and which kind of host served it ("replica" or
+    "primary"; never its address)."""
+    config = settings()
     errors = []
-    for host in settings()["replicas"]:
+    for host in config["replicas"]:
         try:
             connection = connect(str(host))
         except DatabaseUnavailable as error:
             errors.append(str(error))
             continue
+        served_by = "primary" if host == config["primary"] else "replica"
         try:
             with connection, connection.cursor() as cursor:
                 cursor.execute("SELECT to_regclass('items') IS NOT NULL")
                 if not cursor.fetchone()[0]:
-                    return [], str(host)
-                cursor.execute("SELECT id, name, created_at FROM items ORDER BY id")
+                    return [], served_by
+                cursor.execute(
+                    "SELECT id, name, created_at FROM items WHERE id > %s ORDER BY id LIMIT %s", (after, limit)
+                )
                 rows = cursor.fetchall()
-            return [{"id": i, "name": n, "created_at": c.isoformat()} for i, n, c in rows], str(host)
+            return [{"id": i, "name": n, "created_at": c.isoformat()} for i, n, c in rows], served_by
+        except psycopg2.Error as error:
+            errors.append(str(unavailable(str(host), error)))
         finally:
             connection.close()
     raise DatabaseUnavailable("; ".join(errors) or "no database host configured")
 
 
 def database_state() -> dict[str, object]:
+    """Whether the primary the api writes to accepts writes now."""
+    host = str(settings()["primary"])
     try:
-        connect(str(settings()["primary"])).close()
-        return {"database": "ok"}
+        connection = connect(host)
     except DatabaseUnavailable as error:
-        return {"database": "unavailable", "detail": str(error)}
+        log(f"health: {error}")
+        return {"database": "unavailable", "writes": False}
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute("SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'")
+            writes = bool(cursor.fetchone()[0])
+    except psycopg2.Error as error:
+        log(f"health: {host}: {first_line(error)}")
+        return {"database": "unavailable", "writes": False}
+    finally:
+        connection.close()
+    return {"database": "ok" if writes else "read-only", "writes": writes}
+
+
+def log(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
 
 
 class Handler(BaseHTTPRequestHandler):
-    server_version = "dockyard-api/1"
+    server_version = "dockyard-api/2"
+    sys_version = ""
 
     def _send(self, status: int, payload: object, headers: dict[str, str] | None = None) -> None:
         body = json.dumps(payload).encode()
@@ -111,42 +213,82 @@ class Handler(BaseHTTPRequestHandler):
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        path = self.path.split("?", 1)[0].rstrip("/") or "/"
-        if path == "/health":
-            self._send(200, {"status": "ok", **database_state()})
-        elif path == "/items":
-            try:
-                items, host = read_items()
-            except DatabaseUnavailable as error:
-                self._send(503, {"error": "database unavailable", "detail": str(error)})
-                return
-            self._send(200, items, {"X-Served-By": host})
-        else:
-            self._send(404, {"error": "not found", "paths": ["/health", "/items"]})
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own errors (a malformed request line, a header too
+        long) in JSON too, instead of its HTML page."""
+        self.close_connection = True
+        self._send(code, {"error": message or self.responses.get(code, ("error",))[0]})
 
-    def do_POST(self) -> None:  # noqa: N802
-        if self.path.split("?", 1)[0].rstrip("/") != "/items":
-            self._send(404, {"error": "not found"})
+    def _path(self) -> tuple[str, str]:
+        parts = urlsplit(self.path)
+        return (parts.path.rstrip("/") or "/"), parts.query
+
+    def _answer(self, method: str) -> None:
+        path, query = self._path()
+        if path not in ALLOWED:
+            self._send(404, {"error": "not found", "paths": sorted(ALLOWED)})
             return
+        if method not in ALLOWED[path].split(", "):
+            self._send(405, {"error": f"{method} is not allowed on {path}"}, {"Allow": ALLOWED[path]})
+            return
+        try:
+            if path == "/health":
+                self._send(200, {"status": "ok", **database_state()})
+            elif method == "POST":
+                self._send(201, write_item(checked_name(self._body())))
+            else:
+                self._list(*page_of(query))
+        except BadRequest as error:
+            self._send(400, {"error": str(error)})
+        except DatabaseUnavailable as error:
+            log(f"{method} {path}: {error}")
+            self._send(503, {"error": error.public}, {"Retry-After": str(RETRY_AFTER_S)})
+        except Exception:  # an answer in JSON, the traceback in the log
+            log(traceback.format_exc())
+            self._send(500, {"error": "internal error (see the api's log)"})
+
+    def _body(self) -> bytes:
         try:
             length = int(self.headers.get("Content-Length", "0"))
-            body = json.loads(self.rfile.read(length) or b"{}")
-            name = body.get("name") if isinstance(body, dict) else None
-        except (ValueError, json.JSONDecodeError):
-            name = None
-        if not isinstance(name, str) or not name.strip() or len(name) > 200:
-            self._send(400, {"error": 'send {"name": "..."} with 1 to 200 characters'})
-            return
-        try:
-            self._send(201, write_item(name.strip()))
-        except DatabaseUnavailable as error:
-            self._send(503, {"error": "database unavailable", "detail": str(error)})
+        except ValueError as error:
+            raise BadRequest("Content-Length is not a number") from error
+        if not 0 <= length <= MAX_BODY:
+            raise BadRequest(f"the body must be at most {MAX_BODY} bytes")
+        return self.rfile.read(length)
+
+    def _list(self, limit: int, after: int) -> None:
+        items, served_by = read_items(limit, after)
+        headers = {"X-Served-By": served_by}
+        if len(items) == limit:
+            headers["Link"] = f'</items?limit={limit}&after={items[-1]["id"]}>; rel="next"'
+        self._send(200, items, headers)
+
+    def do_GET(self) -> None:
+        self._answer("GET")
+
+    def do_HEAD(self) -> None:
+        self._answer("HEAD")
+
+    def do_POST(self) -> None:
+        self._answer("POST")
+
+    def do_PUT(self) -> None:
+        self._answer("PUT")
+
+    def do_PATCH(self) -> None:
+        self._answer("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._answer("DELETE")
+
+    def do_OPTIONS(self) -> None:
+        self._answer("OPTIONS")
 
     def log_message(self, fmt: str, *args: object) -> None:
-        sys.stderr.write("%s %s\n" % (self.address_string(), fmt % args))
+        log(f"{self.address_string()} {fmt % args}")
 
 
 def main() -> None:
