@@ -63,6 +63,16 @@ def test_quorum_never_asks_for_more_standbys_than_follow(names: list[str], count
     assert filters.quorum(names, count) == expected
 
 
+def test_peers_come_in_the_same_order_whatever_the_inventory_order() -> None:
+    # A switchover there and back rewrites the lab's hosts.yml with the
+    # replicas in another order; pg_hba.conf and dockyard-peers must not change.
+    hostvars = {name: {"ansible_host": f"10.0.0.{n}"} for n, name in enumerate(["db1", "db2", "db3", "db4"], 1)}
+    first = filters.peer_addresses(hostvars, ["db1", "db2", "db3", "db4"], "db1")
+    again = filters.peer_addresses(hostvars, ["db1", "db4", "db3", "db2"], "db1")
+    assert first == again
+    assert [peer["host"] for peer in first] == ["db2", "db3", "db4"]
+
+
 def replica(upstream: str = "10.0.0.1", streaming: bool = True, answers: bool = False) -> dict:
     return {
         "running": True,

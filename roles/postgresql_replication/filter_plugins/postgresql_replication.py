@@ -102,9 +102,11 @@ def peer_addresses(
 ) -> list[dict[str, str]]:
     """Host name and address of each cluster host but one, for pg_hba.conf.
     A host this run cannot reach is found in `remembered` (the addresses the
-    last run wrote to this host's dockyard-peers file)."""
+    last run wrote to this host's dockyard-peers file). Sorted by name: the
+    inventory's order changes with every switchover the CLI records, and the
+    files written from this list (pg_hba.conf, dockyard-peers) must not."""
     peers = []
-    for host in hosts:
+    for host in sorted(hosts):
         if host == exclude:
             continue
         address = known_address(hostvars[host]) or (remembered or {}).get(host, "")
