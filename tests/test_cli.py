@@ -129,9 +129,11 @@ def test_progress_lines_for_each_task_on_a_non_terminal(project: Path) -> None:
     assert result.returncode == 0, result.stderr
     for task in ("First quick task", "Second quick task that changes", "Third quick task"):
         assert re.search(rf"^\[\d\d:\d\d\.\d\]   TASK {task}$", result.stderr, re.M), result.stderr
-    assert re.search(r"^\[\d\d:\d\d\.\d\]     changed: local1$", result.stderr, re.M)
-    # The recap table and the verdict on stdout; no terminal redraw codes in a pipe.
+    assert re.search(r"^\[\d\d:\d\d\.\d\]     changed: local1 \| Second quick task that changes$", result.stderr, re.M)
+    # The recap table, what changed and the verdict on stdout; no terminal
+    # redraw codes in a pipe.
     assert "local1" in result.stdout and "site.yml ok in" in result.stdout
+    assert re.search(r"^Changed:\n  Second quick task that changes: local1$", result.stdout, re.M), result.stdout
     assert "\x1b[" not in result.stdout + result.stderr
 
 
@@ -361,7 +363,9 @@ def test_ctrl_c_cancels_reports_and_exits_130(project: Path) -> None:
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stdout + stderr
     assert time.monotonic() - started < 10
-    assert "Cancelled" in stdout
+    # The task the cancel cut short is named as such, not reported as failed.
+    assert "Cancelled: the run was stopped during Long task to interrupt on local1" in " ".join(stdout.split())
+    assert "FAILED" not in stdout and "failed: " not in stderr, stdout + stderr
     assert "TASK Long task to interrupt" in stderr
     time.sleep(0.5)
     assert _sleepers() == [], "the cancelled run left processes behind"

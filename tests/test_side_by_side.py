@@ -109,10 +109,26 @@ def test_progress_lines_say_which_part_they_belong_to() -> None:
         apps({"event": "playbook_on_task_start", "event_data": {"task": "Install the engine packages"}})
         databases({"event": "playbook_on_task_start", "event_data": {"task": "Install PostgreSQL"}})
         databases({"event": "runner_on_ok", "event_data": {"host": "db1", "task": "x", "res": {"changed": True}}})
+        databases({"event": "playbook_on_stats", "event_data": {}})
     lines = stream.getvalue().splitlines()
     assert re.fullmatch(r"\[\d\d:\d\d\.\d\] apps \|   TASK Install the engine packages", lines[1]), lines
     assert re.fullmatch(r"\[\d\d:\d\d\.\d\] replication \|   TASK Install PostgreSQL", lines[2]), lines
-    assert re.fullmatch(r"\[\d\d:\d\d\.\d\] replication \|     changed: db1", lines[3]), lines
+    assert re.fullmatch(r"\[\d\d:\d\d\.\d\] replication \|     changed: db1 \| x", lines[3]), lines
+    assert re.fullmatch(r"\[\d\d:\d\d\.\d\] replication \| done", lines[4]), lines
+
+
+def test_the_live_panel_shows_a_finished_part_as_done() -> None:
+    # The panel as drawn (a console that is not a terminal renders it once).
+    progress = Progress(Console(file=StringIO(), width=200), "site.yml")
+    apps, databases = progress.lane("apps"), progress.lane("replication")
+    apps({"event": "playbook_on_task_start", "event_data": {"task": "Install the engine packages"}})
+    databases({"event": "playbook_on_task_start", "event_data": {"task": "Write the server configuration"}})
+    databases({"event": "playbook_on_stats", "event_data": {}})
+    drawn = StringIO()
+    Console(file=drawn, width=200).print(progress._render())
+    assert "apps: task: Install the engine packages" in drawn.getvalue()
+    assert "replication: done" in drawn.getvalue()
+    assert "Write the server configuration" not in drawn.getvalue()
 
 
 # --- Real runs ------------------------------------------------------------------
@@ -230,7 +246,10 @@ def test_ctrl_c_stops_both_parts(project: Path) -> None:
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stdout + stderr
-    assert "Cancelled" in stdout
+    said = " ".join(stdout.split())
+    assert "Cancelled: the run was stopped during" in said
+    assert "Sleep in apps when asked on local1" in said and "Sleep in replication when asked on local2" in said
+    assert "FAILED" not in stdout
     time.sleep(0.5)
     assert _sleepers() == [], "the cancelled runs left processes behind"
 

@@ -20,7 +20,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from dockyard.runner import add_outcome, result_outcome
+from dockyard.runner import INTERRUPTED_MARK, Outcomes, add_outcome
 
 COUNTERS = ("ok", "changed", "failed", "unreachable", "skipped")
 STYLES = {
@@ -54,6 +54,7 @@ class Progress:
         self.started = time.monotonic()
         # lane -> [play, task]; the lane of a lone run is "".
         self.lanes: dict[str, list[str]] = {}
+        self.outcomes: dict[str, Outcomes] = {}
         self.hosts: dict[str, HostCounts] = {}
         self._live: Live | None = None
         # ansible-runner calls lanes' handlers from their own threads.
@@ -104,21 +105,30 @@ class Progress:
             if not self.live_mode and not self.verbosity:
                 prefix = "HANDLER" if "handler" in kind else "TASK"
                 self._line(f"  {prefix} {where[1]}", lane)
-        elif kind.startswith("runner_on_") and kind not in ("runner_on_start",):
-            self._count(kind, data, lane)
+        elif kind == "playbook_on_stats" and lane:
+            # A part that finished while the other runs on: shown as done,
+            # not as still busy with its last task.
+            where[1] = "done"
+            if not self.live_mode and not self.verbosity:
+                self._line("done", lane)
+        outcome = self.outcomes.setdefault(lane, Outcomes()).read(event)
+        if event.get(INTERRUPTED_MARK):
+            outcome = "interrupted"
+        self._count(outcome, data, lane)
         if self._live is not None:
             self._live.update(self._render())
 
-    def _count(self, kind: str, data: dict[str, Any], lane: str) -> None:
-        host = data.get("host", "?")
-        counts = self.hosts.setdefault(host, HostCounts())
-        outcome = result_outcome(kind, data)
+    def _count(self, outcome: str | None, data: dict[str, Any], lane: str) -> None:
         if outcome is None:
             return
-        add_outcome(counts.counts, outcome)
+        host = data.get("host", "?")
+        counts = self.hosts.setdefault(host, HostCounts())
+        if outcome != "interrupted":
+            add_outcome(counts.counts, outcome)
         counts.last_task = data.get("task", "")
-        if not self.live_mode and not self.verbosity and outcome in ("changed", "failed", "unreachable"):
-            self._line(f"    {outcome}: {host}", lane)
+        if not self.live_mode and not self.verbosity and outcome in ("changed", "failed", "unreachable", "interrupted"):
+            # Lines of parts side by side interleave: each names its task.
+            self._line(f"    {outcome}: {host} | {counts.last_task}", lane)
 
     def _line(self, text: str, lane: str = "") -> None:
         where = f"{lane} | " if lane else ""
@@ -128,6 +138,9 @@ class Progress:
         header = Text.assemble((f"{self.title}  ", "bold"), (_elapsed(self.elapsed), "dim"))
         for lane, (play, task) in (self.lanes or {"": ["", ""]}).items():
             label = f"{lane}: " if lane else ""
+            if task == "done":
+                header.append_text(Text.assemble("\n", (label, "dim"), ("done", "green")))
+                continue
             header.append_text(Text.assemble("\n", (f"{label}play: ", "dim"), play or "-"))
             header.append_text(Text.assemble("\n", (f"{label}task: ", "dim"), task or "-"))
         table = Table(box=None, pad_edge=False, show_edge=False)

@@ -13,6 +13,8 @@ from dockyard.runner import RunResult, Step
 
 RECAP_COLUMNS = ("ok", "changed", "failed", "unreachable", "skipped")
 RECAP_STYLES = {"changed": "yellow", "failed": "red", "unreachable": "magenta"}
+# A first run changes a hundred tasks; past this many the table says how many more.
+MOST_CHANGES_SHOWN = 20
 
 
 def print_json(console: Console, payload: dict[str, Any]) -> None:
@@ -36,16 +38,41 @@ def recap_table(result: RunResult) -> Table:
     return table
 
 
+def changes_lines(result: RunResult, most: int = MOST_CHANGES_SHOWN) -> list[str]:
+    """What changed, task by task, each with the hosts it changed: the recap's
+    "changed" counts say how many, this says which. Plain lines, for a pipe
+    and a terminal alike."""
+    hosts_by_task: dict[str, list[str]] = {}
+    for host, task in result.changes:
+        hosts = hosts_by_task.setdefault(task, [])
+        if host not in hosts:
+            hosts.append(host)
+    if not hosts_by_task:
+        return []
+    rows = list(hosts_by_task.items())
+    lines = ["Changed:", *(f"  {task}: {', '.join(hosts)}" for task, hosts in rows[:most])]
+    if len(rows) > most:
+        lines.append(f"  ... and {len(rows) - most} more tasks (each is in the run's artifacts)")
+    return lines
+
+
 def print_result(console: Console, result: RunResult) -> None:
     if result.recap:
         console.print(recap_table(result))
+    for line in changes_lines(result):
+        console.print(Text(line), highlight=False)
     for failure in result.failures:
         kind = "UNREACHABLE" if failure.unreachable else "FAILED"
         console.print(Text.assemble((f"{kind} ", "bold red"), (failure.host, "bold"), f"  task: {failure.task}"))
         for line in failure.message.splitlines():
             console.print(Text("    " + line), highlight=False)
     if result.cancelled:
-        console.print(Text("Cancelled: the run was stopped; the recap shows what had been done.", "yellow"))
+        during = "; ".join(f"{task} on {host}" for host, task in dict.fromkeys(result.interrupted))
+        where = f" during {during}" if during else ""
+        console.print(
+            Text(f"Cancelled: the run was stopped{where}; the recap shows what had been done.", "yellow"),
+            highlight=False,
+        )
     verdict = (
         Text("ok", "bold green")
         if result.ok

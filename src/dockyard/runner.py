@@ -46,6 +46,8 @@ RECAP_KEYS = {
 }
 DEFAULT_KEEP_RUNS = 10
 REPORT_TASK_PREFIX = "Dockyard report:"
+# Set on a result event the collector found cut short by a cancel (for the display).
+INTERRUPTED_MARK = "dockyard_interrupted"
 
 
 @dataclass
@@ -93,6 +95,11 @@ class RunResult:
     recap: dict[str, dict[str, int]]
     failures: list[HostFailure]
     artifact_dir: Path | None
+    # (host, task) of each result that changed something, in the order they came.
+    changes: list[tuple[str, str]] = field(default_factory=list)
+    # (host, task) of the tasks a cancel cut short: their "failures" (a module
+    # killed mid-run) are the cancel's doing, not the host's.
+    interrupted: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -178,6 +185,38 @@ def result_outcome(kind: str, data: dict[str, Any]) -> str | None:
     return outcome
 
 
+class Outcomes:
+    """Reads each host's task results from the event stream, no_log ones
+    included: ansible-runner replaces a no_log result by {"censored": ...},
+    its "changed" with it, but the line Ansible printed for it (or for each of
+    its loop items) still says "changed:". One per run: it remembers items."""
+
+    def __init__(self) -> None:
+        self._changed_items: set[tuple[str, str]] = set()
+
+    def read(self, event: dict[str, Any]) -> str | None:
+        kind = event.get("event", "")
+        data = event.get("event_data") or {}
+        key = (str(data.get("host", "")), str(data.get("task_uuid", "")))
+        if kind == "runner_item_on_ok":
+            if _printed_changed(event):
+                self._changed_items.add(key)
+            return None
+        outcome = result_outcome(kind, data)
+        censored = "censored" in (data.get("res") or {})
+        if outcome == "ok" and censored and (_printed_changed(event) or key in self._changed_items):
+            outcome = "changed"
+        if outcome is not None:
+            self._changed_items.discard(key)
+        return outcome
+
+
+def _printed_changed(event: dict[str, Any]) -> bool:
+    # The task's banner may come first: the default callback delays it to the
+    # first result it shows (display_skipped_hosts = False).
+    return any(line.startswith("changed: [") for line in str(event.get("stdout") or "").splitlines())
+
+
 def add_outcome(counts: dict[str, int], outcome: str) -> None:
     """Count like Ansible's recap: a changed result is also an ok one."""
     counts["ok" if outcome == "changed" else outcome] += 1
@@ -254,10 +293,17 @@ class _Collector:
     """Keeps what the result needs from the event stream, then passes each
     event on to the display."""
 
-    def __init__(self, forward: EventHandler | None) -> None:
+    def __init__(self, forward: EventHandler | None, cancelling: Callable[[], bool] = lambda: False) -> None:
         self.forward = forward
+        self.cancelling = cancelling
+        self.outcomes = Outcomes()
         self.recap: dict[str, dict[str, int]] = {}
         self.failures: list[HostFailure] = []
+        self.changes: list[tuple[str, str]] = []
+        self.interrupted: list[tuple[str, str]] = []
+        # (host, task uuid) -> task, for each task started on a host and not
+        # finished there yet: what a cancel cuts short.
+        self.in_flight: dict[tuple[str, str], str] = {}
         self.results: dict[str, dict[str, Any]] = {}
         # Counted from results as they come, for runs cut short before Ansible
         # reports its own stats (a cancelled run).
@@ -283,24 +329,40 @@ class _Collector:
             self._step_started = now
         elif kind == "playbook_on_stats":
             self._close_step(now)
-        elif kind == "runner_on_ok" and (data.get("res") or {}).get("changed") and self.steps:
-            self.steps[-1].changed.append(data.get("host", "?"))
 
-    def _count(self, kind: str, data: dict[str, Any]) -> None:
-        outcome = result_outcome(kind, data)
+    def _count(self, outcome: str | None, data: dict[str, Any]) -> None:
         if outcome is None:
             return
-        counts = self.counted.setdefault(data.get("host", "?"), dict.fromkeys(RECAP_KEYS.values(), 0))
+        host = data.get("host", "?")
+        counts = self.counted.setdefault(host, dict.fromkeys(RECAP_KEYS.values(), 0))
         add_outcome(counts, outcome)
+        if outcome == "changed":
+            self.changes.append((host, data.get("task", "?")))
+            if self.steps:
+                self.steps[-1].changed.append(host)
 
     def __call__(self, event: dict[str, Any]) -> bool:
         kind = event.get("event", "")
         data = event.get("event_data") or {}
-        self._count(kind, data)
+        outcome = self.outcomes.read(event)
+        started_on = (str(data.get("host", "?")), str(data.get("task_uuid", "")))
+        if kind == "runner_on_start":
+            self.in_flight[started_on] = data.get("task", "?")
+        elif kind in RESULT_EVENTS:
+            self.in_flight.pop(started_on, None)
+        interrupted = outcome in ("failed", "unreachable") and self.cancelling()
+        if interrupted:
+            # The cancel killed the module ("Module result deserialization
+            # failed", a signal): not the host's failure, and not counted as one.
+            self.interrupted.append((data.get("host", "?"), data.get("task", "?")))
+            outcome = None
         self._time_steps(kind, data)
+        self._count(outcome, data)
         if kind == "playbook_on_play_start":
             self.plays_started += 1
-        if kind == "runner_on_failed" and not data.get("ignore_errors"):
+        if interrupted:
+            event = {**event, INTERRUPTED_MARK: True}
+        elif kind == "runner_on_failed" and not data.get("ignore_errors"):
             self.failures.append(
                 HostFailure(
                     host=data.get("host", "?"),
@@ -330,6 +392,11 @@ class _Collector:
         if self.forward is not None:
             self.forward(event)
         return True
+
+    def cut_short(self) -> list[tuple[str, str]]:
+        """(host, task) of each task a cancel stopped: killed with a result
+        (then reported as a failure by Ansible), or before one."""
+        return list(dict.fromkeys([*self.interrupted, *((h, t) for (h, _), t in self.in_flight.items())]))
 
     @staticmethod
     def _recap(stats: dict[str, Any]) -> dict[str, dict[str, int]]:
@@ -391,7 +458,7 @@ class PlaybookRun:
         run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         run_dir.chmod(0o700)
         ident = f"{stamp}-{playbook_path.stem}"
-        collector = _Collector(self.on_event)
+        collector = _Collector(self.on_event, lambda: self._cancel_requested)
         started = time.monotonic()
         with _extra_vars_file(run_dir, ident, self.options.extra_vars) as extra_vars_file:
             runner = self._run(ansible_runner, run_dir, playbook_path, ident, collector, extra_vars_file)
@@ -414,6 +481,8 @@ class PlaybookRun:
                 for failure in _unrescued(collector.failures, collector.recap)
             ],
             artifact_dir=artifact_dir if artifact_dir.exists() else None,
+            changes=collector.changes,
+            interrupted=collector.cut_short() if runner.status == "canceled" else [],
         )
 
     def _run(
@@ -585,4 +654,6 @@ def merge_results(playbook: str, results: Sequence[RunResult], elapsed_s: float)
         recap=dict(sorted(recap.items())),
         failures=[failure for result in results for failure in result.failures],
         artifact_dir=first.artifact_dir,
+        changes=[change for result in results for change in result.changes],
+        interrupted=[task for result in results for task in result.interrupted],
     )
