@@ -12,24 +12,32 @@ description:
   - Each file is compared with its wanted content, owner, group and mode and
     replaced atomically only when it differs (missing parent directories are
     created, root-owned, 0755); files with state absent are removed. Supports
-    check mode.
+    check mode and diff mode (before and after of each file that changes; a
+    secret file's content is never shown, only that it changes).
 options:
   files:
-    description: The files.
+    description: The files whose content may be shown (in --diff and with -vvv).
     type: list
     elements: dict
-    required: true
-    suboptions:
+    default: []
+    suboptions: &file
       path: {description: Absolute path., type: path, required: true}
-      content: {description: Wanted content (not logged)., type: str, default: "", no_log: true}
+      content: {description: Wanted content., type: str, default: ""}
       owner: {description: Owner., type: str, default: root}
       group: {description: Group., type: str, default: root}
       mode: {description: Octal mode., type: str, default: "0644"}
       state: {description: present or absent., type: str, default: present, choices: [present, absent]}
+  secret_files:
+    description: Files holding secrets (a passfile); their content is never logged or diffed.
+    type: list
+    elements: dict
+    default: []
+    suboptions: *file
 """
 
 RETURN = r"""
 changed_paths: {description: Paths written or removed (or that would be, in check mode)., type: list, returned: always}
+diff: {description: Ansible's before/after of each changed file (diff mode only)., type: list, returned: diff mode}
 """
 
 import grp
@@ -40,16 +48,56 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+SECRET = "(secret: content not shown)\n"
+SECRET_CHANGED = "(secret: content changed, not shown)\n"
 
-def differs(path: str, content: bytes, uid: int, gid: int, mode: int) -> bool:
+
+def current(path: str) -> tuple[bytes, tuple[int, int, int]] | None:
+    """The file's content and (uid, gid, mode); None when there is none."""
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        return True
-    if (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) != (uid, gid, mode):
-        return True
+        return None
     with open(path, "rb") as handle:
-        return handle.read() != content
+        return handle.read(), (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode))
+
+
+def attributes(owner: tuple[int, int, int]) -> str:
+    uid, gid, mode = owner
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = str(uid)
+    try:
+        group = grp.getgrgid(gid).gr_name
+    except KeyError:
+        group = str(gid)
+    return f"owner={user} group={group} mode={mode:04o}"
+
+
+def file_diff(
+    path: str,
+    before: tuple[bytes, tuple[int, int, int]] | None,
+    after: tuple[bytes, tuple[int, int, int]] | None,
+    secret: bool,
+) -> dict[str, str]:
+    """One file's change as Ansible's callbacks show it: content, and the
+    owner, group and mode on a first line when they change."""
+
+    def text(state: tuple[bytes, tuple[int, int, int]] | None, changed_content: bool) -> str:
+        if state is None:
+            return ""
+        content = (SECRET_CHANGED if changed_content else SECRET) if secret else state[0].decode(errors="replace")
+        shown_attributes = before is not None and after is not None and before[1] != after[1]
+        return (f"# {attributes(state[1])}\n" if shown_attributes else "") + content
+
+    content_changed = before is None or after is None or before[0] != after[0]
+    return {
+        "before_header": path,
+        "after_header": path,
+        "before": text(before, False),
+        "after": text(after, content_changed),
+    }
 
 
 def write(path: str, content: bytes, uid: int, gid: int, mode: int) -> None:
@@ -69,48 +117,56 @@ def write(path: str, content: bytes, uid: int, gid: int, mode: int) -> None:
         raise
 
 
+FILE_OPTIONS = {
+    "path": {"type": "path", "required": True},
+    "content": {"type": "str", "default": ""},
+    "owner": {"type": "str", "default": "root"},
+    "group": {"type": "str", "default": "root"},
+    "mode": {"type": "str", "default": "0644"},
+    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+}
+
+
 def main() -> None:
+    secret_options = {**FILE_OPTIONS, "content": {**FILE_OPTIONS["content"], "no_log": True}}
     module = AnsibleModule(
         argument_spec={
-            "files": {
-                "type": "list",
-                "elements": "dict",
-                "required": True,
-                "options": {
-                    "path": {"type": "path", "required": True},
-                    "content": {"type": "str", "default": "", "no_log": True},
-                    "owner": {"type": "str", "default": "root"},
-                    "group": {"type": "str", "default": "root"},
-                    "mode": {"type": "str", "default": "0644"},
-                    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
-                },
-            }
+            "files": {"type": "list", "elements": "dict", "default": [], "options": FILE_OPTIONS},
+            "secret_files": {"type": "list", "elements": "dict", "default": [], "options": secret_options},
         },
         supports_check_mode=True,
     )
+    entries = [(entry, False) for entry in module.params["files"]]
+    entries += [(entry, True) for entry in module.params["secret_files"]]
     changed_paths = []
-    for entry in module.params["files"]:
+    diffs = []
+    for entry, secret in entries:
         path = entry["path"]
+        before = current(path) if os.path.lexists(path) else None
         if entry["state"] == "absent":
             if os.path.lexists(path):
                 changed_paths.append(path)
+                diffs.append(file_diff(path, before, None, secret))
                 if not module.check_mode:
                     os.unlink(path)
             continue
         try:
-            uid = pwd.getpwnam(entry["owner"]).pw_uid
-            gid = grp.getgrnam(entry["group"]).gr_gid
-            mode = int(entry["mode"], 8)
+            wanted = (entry["content"].encode(), (pwd.getpwnam(entry["owner"]).pw_uid,
+                      grp.getgrnam(entry["group"]).gr_gid, int(entry["mode"], 8)))  # fmt: skip
         except (KeyError, ValueError) as error:
             module.fail_json(msg=f"{path}: bad owner, group or mode: {error}")
-        content = entry["content"].encode()
-        if differs(path, content, uid, gid, mode):
+        if before != wanted:
             changed_paths.append(path)
+            diffs.append(file_diff(path, before, wanted, secret))
             if not module.check_mode:
                 # Missing parents are made as root-owned 0755 directories.
                 os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+                content, (uid, gid, mode) = wanted
                 write(path, content, uid, gid, mode)
-    module.exit_json(changed=bool(changed_paths), changed_paths=changed_paths)
+    result = {"changed": bool(changed_paths), "changed_paths": changed_paths}
+    if module._diff:
+        result["diff"] = diffs
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":
