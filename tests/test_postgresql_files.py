@@ -34,9 +34,7 @@ PLAYBOOK = """---
 def run(tmp_path: Path, *options: str, hba: str, mode: str = "0640", secret: str = SECRET) -> str:
     user, group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
     playbook = tmp_path / "files.yml"
-    playbook.write_text(
-        PLAYBOOK.format(dir=tmp_path, hba=hba, user=user, group=group, mode=mode, secret=secret)
-    )
+    playbook.write_text(PLAYBOOK.format(dir=tmp_path, hba=hba, user=user, group=group, mode=mode, secret=secret))
     env = {
         **os.environ,
         "ANSIBLE_LIBRARY": str(REPO_ROOT / "roles" / "postgresql_replication" / "library"),
