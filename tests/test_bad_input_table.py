@@ -24,6 +24,7 @@ import yaml
 from support import REPO_ROOT
 
 IMAGE = "dockyard-test/busybox:latest"
+API = REPO_ROOT / "services" / "api"
 GOOD_PASSWORD = "correct-horse-battery-staple"
 ONE = {"name": "a", "image": IMAGE}
 
@@ -86,7 +87,7 @@ HOST_CASES: dict[str, tuple[str, dict[str, Any], list[str]]] = {
     "svc-host-root": ("app", services({**ONE, "volumes": ["/:/host"]}), ["mounts the host's /", "host_mounts: true"]),
     "svc-build-dir-root": (
         "app",
-        services({"name": "etc", "build": {"context": str(REPO_ROOT / "services" / "api")}}, microservices_build_dir="/"),
+        services({"name": "etc", "build": {"context": str(API)}}, microservices_build_dir="/"),
         ["microservices_build_dir"],
     ),
     # docker_engine (docker hosts)
@@ -239,7 +240,15 @@ def test_the_sound_hosts_are_not_blamed(refusals: dict[str, str]) -> None:
     assert all(host in refusals for host in HOST_CASES)
 
 
-# name: (inventory content or None for a file, command, words the refusal must contain)
+def cluster(primaries: str, replicas: str, more: str = "") -> str:
+    """A hosts.yml of these PostgreSQL groups (YAML flow mappings of names)."""
+    groups = f"    postgresql_replicas: {{hosts: {{{replicas}}}}}\n{more}"
+    if primaries:
+        groups = f"    postgresql_primary: {{hosts: {{{primaries}}}}}\n{groups}"
+    return f"all:\n  children:\n{groups}"
+
+
+# name: (hosts.yml, command, words the refusal must contain)
 INVENTORY_CASES: dict[str, tuple[str, list[str], list[str]]] = {
     "an inventory with none of Dockyard's groups": (
         "db1\n",
@@ -247,28 +256,27 @@ INVENTORY_CASES: dict[str, tuple[str, list[str], list[str]]] = {
         ["puts no host in any of Dockyard's groups", "docker_hosts", "inventory/example/ shows the layout"],
     ),
     "two primaries": (
-        "all:\n  children:\n    postgresql_primary: {hosts: {db1: , db9: }}\n    postgresql_replicas: {hosts: {db2: }}\n",
+        cluster("db1: , db9: ", "db2: "),
         ["validate"],
         ["postgresql_primary must hold exactly one host", "db1, db9", "Put one host in postgresql_primary"],
     ),
     "replicas without a primary": (
-        "all:\n  children:\n    postgresql_replicas: {hosts: {db2: , db3: }}\n",
+        cluster("", "db2: , db3: "),
         ["validate"],
         ["postgresql_primary must hold exactly one host", "holds 0"],
     ),
     "a host in both groups": (
-        "all:\n  children:\n    postgresql_primary: {hosts: {db1: }}\n    postgresql_replicas: {hosts: {db1: , db2: }}\n",
+        cluster("db1: ", "db1: , db2: "),
         ["validate"],
         ["db1 is in both postgresql_primary and postgresql_replicas", "remove it from one"],
     ),
     "a switchover to a host not in the inventory": (
-        "all:\n  children:\n    postgresql_primary: {hosts: {db1: }}\n    postgresql_replicas: {hosts: {db2: }}\n",
+        cluster("db1: ", "db2: "),
         ["switchover", "--to", "db9"],
         ["db9", "--to", "db2"],
     ),
     "a switchover to a host outside the cluster": (
-        "all:\n  children:\n    app_hosts: {hosts: {app1: }}\n    docker_hosts: {hosts: {app1: }}\n"
-        "    postgresql_primary: {hosts: {db1: }}\n    postgresql_replicas: {hosts: {db2: }}\n",
+        cluster("db1: ", "db2: ", "    app_hosts: {hosts: {app1: }}\n    docker_hosts: {hosts: {app1: }}\n"),
         ["switchover", "--to", "app1"],
         ["app1", "--to", "db2"],
     ),
