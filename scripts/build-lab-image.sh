@@ -17,8 +17,9 @@ set -euo pipefail
 UBUNTU_BASE="${DOCKYARD_LAB_UBUNTU_BASE:-ubuntu:24.04}"
 BASE_MODE="${DOCKYARD_LAB_BASE:-auto}"
 # What every lab host carries beyond a minimal install: an init, python3 for
-# Ansible, python3-apt so the apt module needs no bootstrap, sudo for become.
-PACKAGES="python3,python3-apt,systemd,systemd-sysv,dbus,sudo,iproute2,procps,ca-certificates,gnupg,curl,iptables"
+# Ansible, python3-apt so the apt module needs no bootstrap, sudo for become,
+# and sshd for `dockyard lab up --connection ssh` (off unless that mode asks).
+PACKAGES="python3,python3-apt,systemd,systemd-sysv,dbus,sudo,iproute2,procps,ca-certificates,gnupg,curl,iptables,openssh-server"
 # The minimal test host is a debootstrap minbase with only what Ansible and
 # systemd need: no procps, curl, gnupg, ca-certificates or python3-apt, as on
 # the barest real server. The roles must install whatever else they use.
@@ -82,6 +83,13 @@ rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /usr/share/doc/* /usr/
 # would trust them and find no packages.
 mkdir -p /var/lib/apt/lists/partial
 touch -d @0 /var/lib/apt/lists
+# sshd: no host keys in the image (each lab host makes its own when the SSH
+# mode starts it; shared keys would defeat host key checking), off at boot.
+if [ -e /lib/systemd/system/ssh.service ]; then
+  rm -f /etc/ssh/ssh_host_*
+  rm -f /etc/systemd/system/multi-user.target.wants/ssh.service /etc/systemd/system/sshd.service \
+        /etc/systemd/system/sockets.target.wants/ssh.socket /etc/systemd/system/ssh.service.wants/*
+fi
 : > /etc/machine-id
 FINISH
   chmod +x "$1"

@@ -1,6 +1,9 @@
-"""`dockyard lab up && dockyard up && dockyard status`, then `dockyard lab down`,
-for real: a lab of its own (name, subnet, inventory), Docker Engine installed
-on its app host, nothing left behind."""
+"""`dockyard lab up --connection ssh && dockyard up && dockyard status`, then
+`dockyard lab down`, for real: a lab of its own (name, subnet, inventory),
+reached the way production servers are (SSH as an unprivileged user, sudo for
+the rest, host keys learned once), Docker Engine installed on its app host,
+nothing left behind. The Molecule default scenario deploys the same stack
+through the docker connection."""
 
 from __future__ import annotations
 
@@ -71,14 +74,18 @@ def test_lab_up_up_status_down(project: Path) -> None:
     volume = f"{LAB}-app1-docker"
     create = ["docker", "volume", "create", "--label", f"org.dockyard.lab={LAB}", volume]
     subprocess.run(create, capture_output=True, check=True)
-    up = dockyard(project, "lab", "up", "--replicas", "1")
+    up = dockyard(project, "lab", "up", "--replicas", "1", "--connection", "ssh")
     assert up.returncode == 0, up.stdout + up.stderr
     assert f"Warning: the volume {volume} holds the Docker data of an earlier app1" in " ".join(up.stderr.split())
-    again = dockyard(project, "lab", "up", "--replicas", "1")
+    again = dockyard(project, "lab", "up", "--replicas", "1", "--connection", "ssh")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Warning" not in again.stderr
-    assert "Lab is up: app1, db1, db2" in up.stdout
-    assert (project / "inventory" / "lab" / "hosts.yml").is_file()
+    assert "Lab is up: app1, db1, db2 (over SSH as deploy, with sudo)" in up.stdout
+    lab_dir = project / "inventory" / "lab"
+    assert (lab_dir / "hosts.yml").is_file()
+    settings = (lab_dir / "group_vars" / "all" / "lab.yml").read_text()
+    assert "ansible_connection: ssh" in settings and "ansible_user: deploy" in settings
+    assert (lab_dir / "id_ed25519").stat().st_mode & 0o077 == 0
 
     deploy = dockyard(project, "up", "--json")
     assert deploy.returncode == 0, deploy.stdout + deploy.stderr
@@ -87,6 +94,11 @@ def test_lab_up_up_status_down(project: Path) -> None:
     assert result["recap"]["app1"]["changed"] > 0
     # app1 and the database hosts share no host: both parts ran at once.
     assert "(apps.yml and replication.yml side by side)" in deploy.stderr
+
+    # Over SSH: every host's key was learned into the lab inventory's known_hosts.
+    for address in ("192.168.233.10", "192.168.233.11", "192.168.233.12"):
+        found = subprocess.run(["ssh-keygen", "-F", address, "-f", str(lab_dir / "known_hosts")], capture_output=True)
+        assert found.returncode == 0, f"no host key learned for {address}"
 
     status = dockyard(project, "status", "--json")
     assert status.returncode == 0, status.stdout + status.stderr
@@ -138,6 +150,9 @@ def test_lab_up_up_status_down(project: Path) -> None:
     # appear in no output, -v included, and in nothing the runs kept.
     secrets = lab_secrets(project)
     assert len(secrets) >= 2
+    # The lab's SSH private key, too (its base64 body, line by line).
+    key_lines = (lab_dir / "id_ed25519").read_text().splitlines()
+    secrets += [line for line in key_lines if not line.startswith("-----") and len(line) > 20]
     # Every process's command line, sampled while a verbose run deploys.
     command_lines: set[str] = set()
     stop = threading.Event()

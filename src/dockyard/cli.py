@@ -282,14 +282,16 @@ def cmd_lab_up(args: argparse.Namespace, consoles: Consoles) -> int:
     if not lab.image_exists():
         consoles.err.print(f"Building the lab image {lab.lab_image()} (first time only, about a minute)")
         lab.build_image(project)
-    options = _options(args, lab.control_inventory(project), {**lab.lab_vars(project), "lab_replicas": args.replicas})
+    lab_settings = {**lab.lab_vars(project), "lab_replicas": args.replicas, "lab_connection": args.connection}
+    options = _options(args, lab.control_inventory(project), lab_settings)
     lab.forget_facts(project)
     result, _ = _run(consoles, project, "lab.yml", options, "lab up")
     code = _finish(args, consoles, result)
     if code == EXIT_OK and not args.json:
         hosts = ["app1", "db1", *(f"db{n}" for n in range(2, args.replicas + 2))]
         consoles.out.print(
-            f"Lab is up: {', '.join(hosts)}; inventory in {project.lab_inventory}. Next: dockyard up",
+            f"Lab is up: {', '.join(hosts)}{' (over SSH as deploy, with sudo)' if args.connection == 'ssh' else ''};"
+            f" inventory in {project.lab_inventory}. Next: dockyard up",
             highlight=False,
         )
     return code
@@ -315,7 +317,7 @@ EXAMPLES = {
     "switchover": "examples:\n  dockyard switchover --to db2",
     "failover": "examples:\n  dockyard failover --to db2\n  dockyard failover --to db3 --force",
     "rejoin": "examples:\n  dockyard rejoin db1",
-    "lab up": "examples:\n  dockyard lab up\n  dockyard lab up --replicas 3",
+    "lab up": "examples:\n  dockyard lab up\n  dockyard lab up --replicas 3\n  dockyard lab up --connection ssh",
     "lab down": "examples:\n  dockyard lab down",
 }
 
@@ -420,6 +422,12 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     up.add_argument("--replicas", type=int, default=2, help="PostgreSQL replicas (default 2)")
+    up.add_argument(
+        "--connection",
+        choices=("docker", "ssh"),
+        default="docker",
+        help="how Ansible reaches the hosts: docker exec as root (default), or ssh as a sudo user, as in production",
+    )
     up.set_defaults(handler=cmd_lab_up, subparser=up)
     down = lab_commands.add_parser(
         "down",

@@ -137,8 +137,12 @@ def check_vars_files(path: Path) -> None:
     import yaml
     from ansible.parsing.yaml.loader import AnsibleLoader
 
+    base = path if path.is_dir() else path.parent
     for file in _inventory_files(path):
-        if file == path or file.suffix not in (".yml", ".yaml", ".json", ""):
+        # Only variables files: the inventory's own sources were parsed by
+        # Ansible already, and a directory holds other files too (known_hosts).
+        in_vars_dir = {"group_vars", "host_vars"} & set(file.relative_to(base).parts[:-1])
+        if not in_vars_dir or file.suffix not in (".yml", ".yaml", ".json", ""):
             continue
         try:
             text = file.read_text(errors="replace")
