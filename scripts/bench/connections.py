@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""The whole stack through each connection, in one run: the cold `dockyard up`
+from bare lab hosts and the warm re-runs (changed=0), once with the lab
+reached through `docker exec` as root (the default lab) and once over SSH as
+the `deploy` user with sudo (`dockyard lab up --connection ssh`, the shape of
+a production inventory).
+
+    .venv/bin/python scripts/bench/connections.py [--reruns 3] [--json FILE]
+
+Each connection gets a lab of its own (dockyard-bench, 192.168.234.0/24: app1,
+db1, db2, db3), removed before the next; talks only to those containers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from benchlab import REPO, bench_lab, dockyard_json, machine
+
+CONNECTIONS = ("docker", "ssh")
+
+
+def measure(connection: str, reruns: int) -> dict[str, object]:
+    with bench_lab(connection=connection) as (project, env):
+        print(f"{connection}: cold dockyard up", file=sys.stderr)
+        cold, result = dockyard_json(["up"], env, project)
+        changed = sum(counts["changed"] for counts in result["recap"].values())
+        warm = []
+        for attempt in range(reruns):
+            seconds, again = dockyard_json(["up"], env, project)
+            unchanged = all(counts["changed"] == 0 for counts in again["recap"].values())
+            if not unchanged:
+                raise SystemExit(f"{connection}: warm run {attempt + 1} changed something: {again['recap']}")
+            warm.append(round(seconds, 1))
+    return {"cold_s": round(cold, 1), "cold_changed": changed, "warm_s": warm, "warm_median_s": statistics.median(warm)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reruns", type=int, default=3)
+    parser.add_argument("--json", type=Path, default=REPO / ".cache" / "bench" / "connections.json")
+    args = parser.parse_args()
+    figures = {connection: measure(connection, args.reruns) for connection in CONNECTIONS}
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    report = {
+        "when": datetime.now().isoformat(timespec="seconds"),
+        "commit": commit.stdout.strip(),
+        "machine": machine(),
+        "figures": figures,
+    }
+    print(f"{'':34}{'cold':>10}{'warm (median)':>16}  warm runs")
+    for connection, row in figures.items():
+        label = "docker exec, root" if connection == "docker" else "ssh, deploy + sudo"
+        print(f"{label:34}{row['cold_s']:>8.1f} s{row['warm_median_s']:>14.1f} s  {row['warm_s']}")
+    ssh, docker = figures["ssh"], figures["docker"]
+    print(f"ssh / docker: cold {ssh['cold_s'] / docker['cold_s']:.2f}x, warm {ssh['warm_median_s'] / docker['warm_median_s']:.2f}x")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"written: {args.json}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
