@@ -59,7 +59,8 @@ def main() -> int:
         label = "docker exec, root" if connection == "docker" else "ssh, deploy + sudo"
         print(f"{label:34}{row['cold_s']:>8.1f} s{row['warm_median_s']:>14.1f} s  {row['warm_s']}")
     ssh, docker = figures["ssh"], figures["docker"]
-    print(f"ssh / docker: cold {ssh['cold_s'] / docker['cold_s']:.2f}x, warm {ssh['warm_median_s'] / docker['warm_median_s']:.2f}x")
+    cold_ratio, warm_ratio = ssh["cold_s"] / docker["cold_s"], ssh["warm_median_s"] / docker["warm_median_s"]
+    print(f"ssh / docker: cold {cold_ratio:.2f}x, warm {warm_ratio:.2f}x")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     print(f"written: {args.json}", file=sys.stderr)
