@@ -98,3 +98,32 @@ def test_keys_are_learned_once_and_a_changed_key_stops_the_run(ssh_host, tmp_pat
     message = " ".join((result.stdout + result.stderr).split())
     assert "is not the one learned in" in message and "ssh-keygen -R HOST" in message, message
     assert known_hosts.read_text() == learned, "a changed key must not be learned over the old one"
+
+
+def test_a_login_without_password_less_sudo_is_explained(ssh_host, tmp_path: Path) -> None:
+    # Over SSH as a user sudo asks for a password (the production shape with
+    # become: true, minus the sudoers line): the run stops on its first task,
+    # before any change, and says what to add on the host.
+    host, key, address = ssh_host
+    host.run("sh", "-c", "id nosudo || useradd -m nosudo", check=True)
+    host.run("install", "-d", "-m", "0700", "-o", "nosudo", "-g", "nosudo", "/home/nosudo/.ssh", check=True)
+    host.write("/home/nosudo/.ssh/authorized_keys", key.with_suffix(".pub").read_text())
+    host.run("chown", "nosudo:nosudo", "/home/nosudo/.ssh/authorized_keys", check=True)
+    inventory_dir = tmp_path / "inventory"
+    inventory_dir.mkdir()
+    host_vars = {
+        "ansible_host": address,
+        "ansible_user": "nosudo",
+        "ansible_become": True,
+        "ansible_ssh_private_key_file": str(key),
+        "ansible_python_interpreter": "/usr/bin/python3",
+    }
+    (inventory_dir / "hosts.yml").write_text(
+        json.dumps({"all": {"children": {"docker_hosts": {"hosts": {"sshhost": host_vars}}}}})
+    )
+    (tmp_path / "cp").mkdir()
+    result = dockyard(inventory_dir, tmp_path / "cp", "docker", "--check")
+    assert result.returncode == 1, result.stdout + result.stderr
+    message = " ".join((result.stdout + result.stderr).split())
+    assert "password-less sudo" in message and "NOPASSWD" in message, message
+    assert not host.exists("/etc/docker")

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from dockyard import artifacts, hostkeys
+from dockyard import access, artifacts, hostkeys
 from dockyard.errors import BadInput, DockyardError
 from dockyard.project import Project
 
@@ -477,7 +477,9 @@ class PlaybookRun:
             elapsed_s=elapsed,
             recap=collector.recap or collector.counted,
             failures=[
-                dataclasses.replace(failure, message=hostkeys.explain(failure.message, self.options.inventory))
+                dataclasses.replace(
+                    failure, message=access.explain(hostkeys.explain(failure.message, self.options.inventory))
+                )
                 for failure in _unrescued(collector.failures, collector.recap)
             ],
             artifact_dir=artifact_dir if artifact_dir.exists() else None,
