@@ -205,7 +205,26 @@ def test_lab_up_up_status_down(project: Path) -> None:
         urllib.request.urlopen(refused, timeout=10)
     assert answer.value.code == 503 and answer.value.headers["Retry-After"] == "2"
     assert "read-only" in json.load(answer.value)["error"]
-    for run in (deploy, again, status, table, verbose, checked, moved):
+
+    # db2, the primary now, is lost (its host stops): failover to db1 over SSH,
+    # then db2 comes back, stays down (db1 is on a newer timeline) and rejoins.
+    assert subprocess.run(["docker", "stop", f"{LAB}-db2"], capture_output=True).returncode == 0
+    failed_over = dockyard(project, "failover", "--to", "db1")
+    assert failed_over.returncode == 0, failed_over.stdout + failed_over.stderr
+    assert subprocess.run(["docker", "start", f"{LAB}-db2"], capture_output=True).returncode == 0
+
+    def booted() -> bool:
+        state = subprocess.run(["docker", "exec", f"{LAB}-db2", "systemctl", "is-system-running"], capture_output=True)
+        return state.stdout.strip() in (b"running", b"degraded")
+
+    assert wait_for(booted, timeout=60)
+    rejoined = dockyard(project, "rejoin", "db2")
+    assert rejoined.returncode == 0, rejoined.stdout + rejoined.stderr
+    back = json.loads(dockyard(project, "status", "--json").stdout)
+    assert back["primary"] == "db1" and back["hosts"]["db2"]["postgresql"]["role"] == "replica", back
+    assert wait_for(lambda: json.loads(dockyard(project, "status", "--json").stdout)["ok"], timeout=60)
+
+    for run in (deploy, again, status, table, verbose, checked, moved, failed_over, rejoined):
         for secret in secrets:
             assert secret not in run.stdout + run.stderr, f"a secret in the output of {run.args}"
     for kept in (project / ".dockyard", project / ".cache"):
