@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""The whole stack through each connection, in one run: the cold `dockyard up`
-from bare lab hosts and the warm re-runs (changed=0), once with the lab
-reached through `docker exec` as root (the default lab) and once over SSH as
-the `deploy` user with sudo (`dockyard lab up --connection ssh`, the shape of
-a production inventory).
+"""The whole stack through each connection and strategy, in one run: the cold
+`dockyard up` from bare lab hosts and the warm re-runs (changed=0), with the
+lab reached through `docker exec` as root (the default lab) and over SSH as the
+`deploy` user with sudo (`dockyard lab up --connection ssh`, the shape of a
+production inventory); each with Ansible's own strategy and with Mitogen's
+(DOCKYARD_STRATEGY=mitogen).
 
-    .venv/bin/python scripts/bench/connections.py [--reruns 3] [--json FILE]
+    .venv/bin/python scripts/bench/connections.py [--reruns 3] [--strategies linear,mitogen] [--json FILE]
 
-Each connection gets a lab of its own (dockyard-bench, 192.168.234.0/24: app1,
+Each pair gets a lab of its own (dockyard-bench, 192.168.234.0/24: app1,
 db1, db2, db3), removed before the next; talks only to those containers.
 """
 
@@ -26,9 +27,10 @@ from benchlab import REPO, bench_lab, dockyard_json, machine
 CONNECTIONS = ("docker", "ssh")
 
 
-def measure(connection: str, reruns: int) -> dict[str, object]:
-    with bench_lab(connection=connection) as (project, env):
-        print(f"{connection}: cold dockyard up", file=sys.stderr)
+def measure(connection: str, strategy: str, reruns: int) -> dict[str, object]:
+    with bench_lab(connection=connection) as (project, lab_env):
+        env = {**lab_env, "DOCKYARD_STRATEGY": strategy}
+        print(f"{connection}, {strategy}: cold dockyard up", file=sys.stderr)
         cold, result = dockyard_json(["up"], env, project)
         changed = sum(counts["changed"] for counts in result["recap"].values())
         warm = []
@@ -36,31 +38,43 @@ def measure(connection: str, reruns: int) -> dict[str, object]:
             seconds, again = dockyard_json(["up"], env, project)
             unchanged = all(counts["changed"] == 0 for counts in again["recap"].values())
             if not unchanged:
-                raise SystemExit(f"{connection}: warm run {attempt + 1} changed something: {again['recap']}")
+                raise SystemExit(f"{connection}, {strategy}: warm run {attempt + 1} changed: {again['recap']}")
             warm.append(round(seconds, 1))
-    return {"cold_s": round(cold, 1), "cold_changed": changed, "warm_s": warm, "warm_median_s": statistics.median(warm)}
+    return {
+        "connection": connection,
+        "strategy": strategy,
+        "cold_s": round(cold, 1),
+        "cold_changed": changed,
+        "warm_s": warm,
+        "warm_median_s": statistics.median(warm),
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reruns", type=int, default=3)
+    parser.add_argument("--strategies", default="linear,mitogen")
     parser.add_argument("--json", type=Path, default=REPO / ".cache" / "bench" / "connections.json")
     args = parser.parse_args()
-    figures = {connection: measure(connection, args.reruns) for connection in CONNECTIONS}
+    strategies = [name.strip() for name in args.strategies.split(",") if name.strip()]
+    rows = [measure(connection, strategy, args.reruns) for connection in CONNECTIONS for strategy in strategies]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
     report = {
         "when": datetime.now().isoformat(timespec="seconds"),
         "commit": commit.stdout.strip(),
         "machine": machine(),
-        "figures": figures,
+        "runs": rows,
     }
     print(f"{'':34}{'cold':>10}{'warm (median)':>16}  warm runs")
-    for connection, row in figures.items():
-        label = "docker exec, root" if connection == "docker" else "ssh, deploy + sudo"
+    for row in rows:
+        who = "docker exec, root" if row["connection"] == "docker" else "ssh, deploy + sudo"
+        label = f"{who}, {row['strategy']}"
         print(f"{label:34}{row['cold_s']:>8.1f} s{row['warm_median_s']:>14.1f} s  {row['warm_s']}")
-    ssh, docker = figures["ssh"], figures["docker"]
-    cold_ratio, warm_ratio = ssh["cold_s"] / docker["cold_s"], ssh["warm_median_s"] / docker["warm_median_s"]
-    print(f"ssh / docker: cold {cold_ratio:.2f}x, warm {warm_ratio:.2f}x")
+    base = rows[0]
+    for row in rows[1:]:
+        cold_ratio, warm_ratio = row["cold_s"] / base["cold_s"], row["warm_median_s"] / base["warm_median_s"]
+        print(f"{row['connection']}, {row['strategy']} / {base['connection']}, {base['strategy']}:"
+              f" cold {cold_ratio:.2f}x, warm {warm_ratio:.2f}x")  # fmt: skip
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     print(f"written: {args.json}", file=sys.stderr)

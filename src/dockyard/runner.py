@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from dockyard import access, artifacts, hostkeys
+from dockyard import access, artifacts, hostkeys, strategy
 from dockyard.errors import BadInput, DockyardError
 from dockyard.project import Project
 
@@ -520,6 +520,7 @@ class PlaybookRun:
                 # running against no hosts and reporting success.
                 "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
                 **hostkeys.ansible_env(self.options.inventory, self.project.ansible_cfg),
+                **strategy.ansible_env(),
             },
             # No plain-text env/ files (extravars, passwords) under the
             # private data dir, and no stale ones overriding this run.
