@@ -145,6 +145,22 @@ def run_playbook(
     return PlaybookRun(rc=result.returncode, output=result.stdout + result.stderr)
 
 
+def local_project(tmp_path: Path, playbook: str, text: str) -> tuple[Path, Path]:
+    """A project of one playbook (playbooks/<playbook>) with the repository's
+    ansible.cfg, and an inventory of one host, local1, on this machine:
+    (project root, inventory). For tests of what the CLI makes of a real run."""
+    root = tmp_path / "project"
+    (root / "playbooks").mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "ansible.cfg", root / "ansible.cfg")
+    (root / "playbooks" / playbook).write_text(text)
+    inventory = root / "hosts.yml"
+    inventory.write_text(
+        "all:\n  hosts:\n    local1:\n      ansible_connection: local\n"
+        '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
+    )
+    return root, inventory
+
+
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.5) -> bool:
     """Poll predicate until it holds or time runs out. A predicate that asserts
     (a psql helper whose server is still starting) counts as not yet."""

@@ -5,7 +5,6 @@ by task."""
 
 from __future__ import annotations
 
-import shutil
 from io import StringIO
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from dockyard.progress import Progress
 from dockyard.project import Project
 from dockyard.runner import PlaybookRun, RunOptions
 
-from support import REPO_ROOT
+from support import local_project
 
 PLAYBOOK = """---
 - name: Secrets and changes
@@ -40,15 +39,7 @@ PLAYBOOK = """---
 
 
 def test_no_log_results_count_as_the_recap_counts_them(tmp_path: Path) -> None:
-    root = tmp_path / "project"
-    (root / "playbooks").mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "ansible.cfg", root / "ansible.cfg")
-    (root / "playbooks" / "secrets.yml").write_text(PLAYBOOK)
-    inventory = root / "hosts.yml"
-    inventory.write_text(
-        "all:\n  hosts:\n    local1:\n      ansible_connection: local\n"
-        '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
-    )
+    root, inventory = local_project(tmp_path, "secrets.yml", PLAYBOOK)
     progress = Progress(Console(file=StringIO(), width=200), "secrets.yml")
     run = PlaybookRun(Project(root), "secrets.yml", RunOptions(inventory=inventory), on_event=progress)
     with progress:

@@ -5,7 +5,6 @@ and a strategy Dockyard does not know is refused before anything runs."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from dockyard.errors import BadInput
 from dockyard.project import Project
 from dockyard.runner import PlaybookRun, RunOptions
 
-from support import REPO_ROOT
+from support import local_project
 
 PLAYBOOK = """---
 - name: Where modules run
@@ -28,15 +27,7 @@ PLAYBOOK = """---
 
 
 def parent_of_a_module(tmp_path: Path) -> str:
-    root = tmp_path / "project"
-    (root / "playbooks").mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "ansible.cfg", root / "ansible.cfg")
-    (root / "playbooks" / "where.yml").write_text(PLAYBOOK)
-    inventory = root / "hosts.yml"
-    inventory.write_text(
-        "all:\n  hosts:\n    local1:\n      ansible_connection: local\n"
-        '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
-    )
+    root, inventory = local_project(tmp_path, "where.yml", PLAYBOOK)
     run = PlaybookRun(Project(root), "where.yml", RunOptions(inventory=inventory))
     result = run.execute()
     assert result.ok, result.failures
