@@ -127,3 +127,27 @@ def test_a_login_without_password_less_sudo_is_explained(ssh_host, tmp_path: Pat
     message = " ".join((result.stdout + result.stderr).split())
     assert "password-less sudo" in message and "NOPASSWD" in message, message
     assert not host.exists("/etc/docker")
+
+
+def test_mitogen_meeting_an_unknown_host_key_says_how_to_learn_it(
+    ssh_host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Mitogen's SSH enforces known_hosts and learns nothing (no accept-new).
+    _, key, address = ssh_host
+    inventory_dir = tmp_path / "inventory"
+    inventory_dir.mkdir()
+    host_vars = {
+        "ansible_host": address,
+        "ansible_user": "root",
+        "ansible_ssh_private_key_file": str(key),
+        "ansible_python_interpreter": "/usr/bin/python3",
+    }
+    (inventory_dir / "hosts.yml").write_text(
+        json.dumps({"all": {"children": {"docker_hosts": {"hosts": {"sshhost": host_vars}}}}})
+    )
+    (tmp_path / "cp").mkdir()
+    monkeypatch.setenv("DOCKYARD_STRATEGY", "mitogen")
+    result = dockyard(inventory_dir, tmp_path / "cp", "docker", "--check")
+    assert result.returncode == 1, result.stdout + result.stderr
+    message = " ".join((result.stdout + result.stderr).split())
+    assert "Mitogen learns none" in message and "Run once without it" in message, message

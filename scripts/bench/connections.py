@@ -43,7 +43,13 @@ def measure(connection: str, strategy: str, reruns: int) -> dict[str, object]:
         if connection == "ssh" and strategy == "mitogen":
             learn_host_keys(project)
         print(f"{connection}, {strategy}: cold dockyard up", file=sys.stderr)
-        cold, result = dockyard_json(["up"], env, project)
+        cold, result = dockyard_json(["up"], env, project, check=False)
+        if not result.get("ok"):
+            # A pair that cannot deploy is a finding too: what failed is kept.
+            failure = (result.get("failures") or [{}])[0]
+            reason = f"{failure.get('task', '?')}: {str(failure.get('message', result.get('error', '?')))[:300]}"
+            print(f"{connection}, {strategy}: cold run failed: {reason}", file=sys.stderr)
+            return {"connection": connection, "strategy": strategy, "failed": reason}
         changed = sum(counts["changed"] for counts in result["recap"].values())
         warm = []
         for attempt in range(reruns):
@@ -85,11 +91,14 @@ def main() -> int:
             args.json.write_text(json.dumps(report, indent=2) + "\n")
     print(f"{'':34}{'cold':>10}{'warm (median)':>16}  warm runs")
     for row in rows:
+        if "failed" in row:
+            print(f"{row['connection']}, {row['strategy']}: failed: {row['failed']}")
+            continue
         who = "docker exec, root" if row["connection"] == "docker" else "ssh, deploy + sudo"
         label = f"{who}, {row['strategy']}"
         print(f"{label:34}{row['cold_s']:>8.1f} s{row['warm_median_s']:>14.1f} s  {row['warm_s']}")
     base = rows[0]
-    for row in rows[1:]:
+    for row in [row for row in rows[1:] if "failed" not in row]:
         cold_ratio, warm_ratio = row["cold_s"] / base["cold_s"], row["warm_median_s"] / base["warm_median_s"]
         print(f"{row['connection']}, {row['strategy']} / {base['connection']}, {base['strategy']}:"
               f" cold {cold_ratio:.2f}x, warm {warm_ratio:.2f}x")  # fmt: skip

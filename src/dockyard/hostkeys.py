@@ -53,11 +53,21 @@ def ansible_env(inventory: Path, ansible_cfg: Path) -> dict[str, str]:
     }
 
 
+# Mitogen's words for a key it does not know: its SSH checks strictly, learns none.
+UNKNOWN_TO_MITOGEN = "SSH reported an unrecognized or mismatching host key"
+
+
 def explain(message: str, inventory: Path) -> str:
     """A failure message, with what to do when ssh refused a changed key."""
+    known_hosts = known_hosts_file(inventory)
+    if UNKNOWN_TO_MITOGEN in message:
+        return (
+            f"{message}\nWith DOCKYARD_STRATEGY=mitogen, host keys must be known already: Mitogen learns none."
+            " Run once without it to learn new hosts' keys into"
+            f" {known_hosts}; if the host had a key there, it changed: see the next run's message."
+        )
     if "REMOTE HOST IDENTIFICATION HAS CHANGED" not in message and "Host key verification failed" not in message:
         return message
-    known_hosts = known_hosts_file(inventory)
     return (
         f"{message}\nThe host's SSH key is not the one learned in {known_hosts}: someone may be intercepting the"
         " connection, or the host was reinstalled. If you know it was reinstalled, remove its old key"
