@@ -72,6 +72,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reruns", type=int, default=3)
     parser.add_argument("--strategies", default="linear,mitogen")
+    parser.add_argument("--connections", default=",".join(CONNECTIONS))
     parser.add_argument("--json", type=Path, default=REPO / ".cache" / "bench" / "connections.json")
     args = parser.parse_args()
     strategies = [name.strip() for name in args.strategies.split(",") if name.strip()]
@@ -84,7 +85,7 @@ def main() -> int:
         "runs": rows,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    for connection in CONNECTIONS:
+    for connection in [name.strip() for name in args.connections.split(",") if name.strip()]:
         for strategy in strategies:
             rows.append(measure(connection, strategy, args.reruns))
             # Kept as each pair ends: a later pair that fails loses nothing measured.
