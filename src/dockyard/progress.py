@@ -54,6 +54,8 @@ class Progress:
         self.started = time.monotonic()
         # lane -> [play, task]; the lane of a lone run is "".
         self.lanes: dict[str, list[str]] = {}
+        # Lanes whose run has ended (its stats came) while another goes on.
+        self.finished: set[str] = set()
         self.outcomes: dict[str, Outcomes] = {}
         self.hosts: dict[str, HostCounts] = {}
         self._live: Live | None = None
@@ -108,7 +110,7 @@ class Progress:
         elif kind == "playbook_on_stats" and lane:
             # A part that finished while the other runs on: shown as done,
             # not as still busy with its last task.
-            where[1] = "done"
+            self.finished.add(lane)
             if not self.live_mode and not self.verbosity:
                 self._line("done", lane)
         outcome = self.outcomes.setdefault(lane, Outcomes()).read(event)
@@ -138,7 +140,7 @@ class Progress:
         header = Text.assemble((f"{self.title}  ", "bold"), (_elapsed(self.elapsed), "dim"))
         for lane, (play, task) in (self.lanes or {"": ["", ""]}).items():
             label = f"{lane}: " if lane else ""
-            if task == "done":
+            if lane in self.finished:
                 header.append_text(Text.assemble("\n", (label, "dim"), ("done", "green")))
                 continue
             header.append_text(Text.assemble("\n", (f"{label}play: ", "dim"), play or "-"))
