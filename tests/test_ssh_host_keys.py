@@ -38,6 +38,22 @@ def ssh_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Host, P
         yield host, keys / "id", address
 
 
+def ssh_inventory(folder: Path, address: str, key: Path, user: str = "root", **more: object) -> Path:
+    """An inventory directory with the SSH host as sshhost, a docker host."""
+    folder.mkdir()
+    host_vars = {
+        "ansible_host": address,
+        "ansible_user": user,
+        "ansible_ssh_private_key_file": str(key),
+        "ansible_python_interpreter": "/usr/bin/python3",
+        **more,
+    }
+    (folder / "hosts.yml").write_text(
+        json.dumps({"all": {"children": {"docker_hosts": {"hosts": {"sshhost": host_vars}}}}})
+    )
+    return folder
+
+
 def learned_for(known_hosts: Path, address: str) -> bool:
     """Whether known_hosts holds a key for address (names may be hashed)."""
     found = subprocess.run(["ssh-keygen", "-F", address, "-f", str(known_hosts)], capture_output=True, text=True)
@@ -63,16 +79,7 @@ def dockyard(inventory: Path, control: Path, *args: str) -> subprocess.Completed
 
 def test_keys_are_learned_once_and_a_changed_key_stops_the_run(ssh_host, tmp_path: Path) -> None:
     host, key, address = ssh_host
-    inventory_dir = tmp_path / "inventory"
-    inventory_dir.mkdir()
-    inventory = inventory_dir / "hosts.yml"
-    host_vars = {
-        "ansible_host": address,
-        "ansible_user": "root",
-        "ansible_ssh_private_key_file": str(key),
-        "ansible_python_interpreter": "/usr/bin/python3",
-    }
-    inventory.write_text(json.dumps({"all": {"children": {"docker_hosts": {"hosts": {"sshhost": host_vars}}}}}))
+    inventory_dir = ssh_inventory(tmp_path / "inventory", address, key)
     known_hosts = inventory_dir / "known_hosts"
     # The inventory is the directory, as inventory/example and the lab's are:
     # the known_hosts the first run writes there must not be read as inventory.
@@ -109,18 +116,7 @@ def test_a_login_without_password_less_sudo_is_explained(ssh_host, tmp_path: Pat
     host.run("install", "-d", "-m", "0700", "-o", "nosudo", "-g", "nosudo", "/home/nosudo/.ssh", check=True)
     host.write("/home/nosudo/.ssh/authorized_keys", key.with_suffix(".pub").read_text())
     host.run("chown", "nosudo:nosudo", "/home/nosudo/.ssh/authorized_keys", check=True)
-    inventory_dir = tmp_path / "inventory"
-    inventory_dir.mkdir()
-    host_vars = {
-        "ansible_host": address,
-        "ansible_user": "nosudo",
-        "ansible_become": True,
-        "ansible_ssh_private_key_file": str(key),
-        "ansible_python_interpreter": "/usr/bin/python3",
-    }
-    (inventory_dir / "hosts.yml").write_text(
-        json.dumps({"all": {"children": {"docker_hosts": {"hosts": {"sshhost": host_vars}}}}})
-    )
+    inventory_dir = ssh_inventory(tmp_path / "inventory", address, key, user="nosudo", ansible_become=True)
     (tmp_path / "cp").mkdir()
     result = dockyard(inventory_dir, tmp_path / "cp", "docker", "--check")
     assert result.returncode == 1, result.stdout + result.stderr
@@ -134,17 +130,7 @@ def test_mitogen_meeting_an_unknown_host_key_says_how_to_learn_it(
 ) -> None:
     # Mitogen's SSH enforces known_hosts and learns nothing (no accept-new).
     _, key, address = ssh_host
-    inventory_dir = tmp_path / "inventory"
-    inventory_dir.mkdir()
-    host_vars = {
-        "ansible_host": address,
-        "ansible_user": "root",
-        "ansible_ssh_private_key_file": str(key),
-        "ansible_python_interpreter": "/usr/bin/python3",
-    }
-    (inventory_dir / "hosts.yml").write_text(
-        json.dumps({"all": {"children": {"docker_hosts": {"hosts": {"sshhost": host_vars}}}}})
-    )
+    inventory_dir = ssh_inventory(tmp_path / "inventory", address, key)
     (tmp_path / "cp").mkdir()
     monkeypatch.setenv("DOCKYARD_STRATEGY", "mitogen")
     result = dockyard(inventory_dir, tmp_path / "cp", "docker", "--check")
