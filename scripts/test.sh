@@ -76,8 +76,8 @@ why_it_failed() {  # why_it_failed LOG: the telling lines of a failed check's ou
 }
 
 run_lint() {
-  step "ruff" ruff check src tests scripts molecule roles playbooks services
-  step "ruff format" ruff format --check src tests scripts molecule roles playbooks services
+  step "ruff" ruff check src tests scripts molecule plugins playbooks services
+  step "ruff format" ruff format --check src tests scripts molecule plugins playbooks services
   step "yamllint" yamllint -s .
   step "ansible-lint" ansible-lint --profile production --offline
 }

@@ -17,6 +17,9 @@ from pathlib import Path
 from types import ModuleType
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Where Ansible (and Python: pyproject's pytest pythonpath) finds the repository
+# as the collection dockyard.platform.
+COLLECTIONS_PATH = REPO_ROOT / ".collections"
 LAB_IMAGE = os.environ.get("DOCKYARD_LAB_IMAGE", "dockyard-lab:latest")
 
 

@@ -102,7 +102,8 @@ def project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     shutil.copytree(DATA / "cli_project", root)
     (root / "roles").symlink_to(REPO_ROOT / "roles")
-    for name in ("validate.yml", "status.yml", "filter_plugins"):
+    (root / ".collections").symlink_to(REPO_ROOT / ".collections")
+    for name in ("validate.yml", "status.yml"):
         (root / "playbooks" / name).symlink_to(REPO_ROOT / "playbooks" / name)
     shutil.copy(REPO_ROOT / "ansible.cfg", root / "ansible.cfg")
     return root

@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from support import load_source
+from ansible_collections.dockyard.platform.plugins.filter import docker_engine as filters
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLE = ROOT / "roles" / "docker_engine"
-filters = load_source("docker_engine_filters", ROLE / "filter_plugins" / "docker_engine.py")
+
 
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
 KNOWN_KEYS = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())["docker_engine_daemon_known_keys"]

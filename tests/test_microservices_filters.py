@@ -12,11 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from support import load_source
+from ansible_collections.dockyard.platform.plugins.filter import microservices as filters
 
 ROOT = Path(__file__).resolve().parents[1]
-filters = load_source("microservices_filters", ROOT / "roles" / "microservices" / "filter_plugins" / "microservices.py")
 
 
 @pytest.fixture

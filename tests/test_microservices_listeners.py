@@ -11,13 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from support import load_source
+from ansible_collections.dockyard.platform.plugins.modules import microservices_listeners as listeners
 
 ROOT = Path(__file__).resolve().parents[1]
-listeners = load_source(
-    "microservices_listeners", ROOT / "roles" / "microservices" / "library" / "microservices_listeners.py"
-)
 
 
 @pytest.fixture

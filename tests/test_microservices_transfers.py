@@ -17,12 +17,12 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from ansible_collections.dockyard.platform.plugins.modules import microservices_contexts as module
 
-from support import load_source
+from support import COLLECTIONS_PATH
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLE = ROOT / "roles" / "microservices"
-module = load_source("microservices_contexts", ROLE / "library" / "microservices_contexts.py")
 
 
 def run_task(tmp_path: Path, task: dict, *options: str) -> dict:
@@ -35,8 +35,7 @@ def run_task(tmp_path: Path, task: dict, *options: str) -> dict:
     config.write_text("[defaults]\n")
     env = {
         **os.environ,
-        "ANSIBLE_ACTION_PLUGINS": str(ROLE / "action_plugins"),
-        "ANSIBLE_LIBRARY": str(ROLE / "library"),
+        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS_PATH),
         "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
         "ANSIBLE_CONFIG": str(config),
         "ANSIBLE_REMOTE_TMP": str(remote_tmp),
@@ -51,7 +50,9 @@ def run_task(tmp_path: Path, task: dict, *options: str) -> dict:
 
 
 def send(tmp_path: Path, contexts: dict[str, str], dest: Path, *options: str) -> dict:
-    return run_task(tmp_path, {"microservices_contexts": {"contexts": contexts, "dest": str(dest)}}, *options)
+    return run_task(
+        tmp_path, {"dockyard.platform.microservices_contexts": {"contexts": contexts, "dest": str(dest)}}, *options
+    )
 
 
 @pytest.fixture
@@ -139,7 +140,7 @@ def shipped_image(tmp_path: Path):
 
 def test_an_image_archive_is_loaded_and_removed(tmp_path: Path, shipped_image) -> None:
     tag, archive = shipped_image
-    result = run_task(tmp_path, {"microservices_image_load": {"archive": str(archive)}})
+    result = run_task(tmp_path, {"dockyard.platform.microservices_image_load": {"archive": str(archive)}})
     assert result["changed"] is True
     assert result["loaded"] == [tag]
     assert docker("image", "inspect", tag).returncode == 0
@@ -150,5 +151,5 @@ def test_a_broken_archive_fails_and_is_removed(tmp_path: Path) -> None:
     archive = tmp_path / "image.tar"
     archive.write_bytes(b"not a tar")
     with pytest.raises(AssertionError, match="docker load of the shipped archive failed"):
-        run_task(tmp_path, {"microservices_image_load": {"archive": str(archive)}})
+        run_task(tmp_path, {"dockyard.platform.microservices_image_load": {"archive": str(archive)}})
     assert not archive.exists()

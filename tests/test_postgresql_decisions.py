@@ -9,14 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from support import load_source
+from ansible_collections.dockyard.platform.plugins.filter import postgresql_replication as filters
 
 ROOT = Path(__file__).resolve().parents[1]
-filters = load_source(
-    "postgresql_replication_filters",
-    ROOT / "roles" / "postgresql_replication" / "filter_plugins" / "postgresql_replication.py",
-)
+
 
 OURS = "7301234567890123456"
 OTHER = "7309999999999999999"

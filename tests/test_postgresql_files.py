@@ -11,7 +11,7 @@ import pwd
 import subprocess
 from pathlib import Path
 
-from support import REPO_ROOT
+from support import COLLECTIONS_PATH
 
 SECRET = "*:5432:*:replicator:s3cret-never-shown-anywhere"
 PLAYBOOK = """---
@@ -22,7 +22,7 @@ PLAYBOOK = """---
     ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
   tasks:
     - name: Write the files
-      postgresql_replication_files:
+      dockyard.platform.postgresql_replication_files:
         files:
           - {{path: "{dir}/pg_hba.conf", content: "{hba}", owner: {user}, group: {group}, mode: "{mode}"}}
           - {{path: "{dir}/gone.conf", state: absent}}
@@ -37,7 +37,7 @@ def run(tmp_path: Path, *options: str, hba: str, mode: str = "0640", secret: str
     playbook.write_text(PLAYBOOK.format(dir=tmp_path, hba=hba, user=user, group=group, mode=mode, secret=secret))
     env = {
         **os.environ,
-        "ANSIBLE_LIBRARY": str(REPO_ROOT / "roles" / "postgresql_replication" / "library"),
+        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS_PATH),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_LOCALHOST_WARNING": "0",
         "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",

@@ -12,14 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from support import load_source
+from ansible_collections.dockyard.platform.plugins.modules import postgresql_replication_objects as objects
 
 ROOT = Path(__file__).resolve().parents[1]
-objects = load_source(
-    "postgresql_replication_objects",
-    ROOT / "roles" / "postgresql_replication" / "library" / "postgresql_replication_objects.py",
-)
+
 
 MD5_CORRECT_HORSE = "md580c17198c897f8ff1ed87e03740680ec"  # role unit_md5
 SCRAM_CORRECT_HORSE = (

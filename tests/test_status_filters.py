@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ansible_collections.dockyard.platform.plugins.filter import dockyard_status as filters
+
 from dockyard import status
 
-from support import load_source
-
 ROOT = Path(__file__).resolve().parents[1]
-filters = load_source("dockyard_status_filters", ROOT / "playbooks" / "filter_plugins" / "dockyard_status.py")
 
 
 def probe(in_recovery: bool, receiver: str | None = None, senders: list | None = None) -> dict:

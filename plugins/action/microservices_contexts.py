@@ -57,7 +57,9 @@ class ActionModule(ActionBase):
             self._fixup_perms2((self._connection._shell.tmpdir, remote))
             module_args = {"archive": remote, "dest": dest, "names": names}
             result.update(
-                self._execute_module(module_name="microservices_contexts", module_args=module_args, task_vars=task_vars)
+                self._execute_module(
+                    module_name="dockyard.platform.microservices_contexts", module_args=module_args, task_vars=task_vars
+                )
             )
             return result
         finally:

@@ -25,7 +25,9 @@ class ActionModule(ActionBase):
             self._fixup_perms2((self._connection._shell.tmpdir, remote))
             result.update(
                 self._execute_module(
-                    module_name="microservices_image_load", module_args={"archive": remote}, task_vars=task_vars
+                    module_name="dockyard.platform.microservices_image_load",
+                    module_args={"archive": remote},
+                    task_vars=task_vars,
                 )
             )
             return result

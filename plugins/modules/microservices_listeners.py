@@ -11,7 +11,7 @@ module: microservices_listeners
 short_description: List the host's listening TCP and bound UDP sockets
 description:
   - Reads /proc/net/tcp, tcp6, udp and udp6, and names each socket's process
-    from /proc/PID/fd where it can (as root: every process).
+    from /proc/PID/fd where it can (as root, every process).
   - Needs no package on the host (no procps, no netstat).
 options: {}
 """
