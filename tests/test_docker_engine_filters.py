@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from ansible_collections.dockyard.platform.plugins.filter import docker_engine as filters
+from ansible_collections.dockyard.platform.plugins.module_utils import docker_daemon
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLE = ROOT / "roles" / "docker_engine"
@@ -37,15 +37,15 @@ def values(options: Any = None, **overrides: Any) -> dict[str, Any]:
 
 
 def test_the_roles_defaults_have_no_problem() -> None:
-    assert filters.problems(values(), "app1") == []
+    assert docker_daemon.problems(values(), "app1") == []
 
 
 def test_a_version_yaml_read_as_a_number_is_a_version() -> None:
-    assert filters.problems(values(version=27.3), "app1") == []
+    assert docker_daemon.problems(values(version=27.3), "app1") == []
 
 
 def test_every_mistake_is_reported_at_once() -> None:
-    found = filters.problems(
+    found = docker_daemon.problems(
         values(
             users="alice",
             options={"log-levle": "warn", "log-opts": {"max-file": 3}, "hosts": ["0.0.0.0:2375"]},
@@ -61,7 +61,7 @@ def test_every_mistake_is_reported_at_once() -> None:
 
 
 def test_options_that_are_not_a_mapping_are_reported_once() -> None:
-    found = filters.problems(values(options=["log-driver", "local"]), "app1")
+    found = docker_daemon.problems(values(options=["log-driver", "local"]), "app1")
     assert found == [
         "app1: docker_engine_daemon_options must be a mapping of daemon.json keys to values,"
         ' e.g. {log-level: warn}; got ["log-driver", "local"].'
@@ -69,7 +69,7 @@ def test_options_that_are_not_a_mapping_are_reported_once() -> None:
 
 
 def test_address_pools_are_checked_entry_by_entry() -> None:
-    assert filters.problems(values(options={"log-opts": {"max-size": "50m"}}), "app1") == []
+    assert docker_daemon.problems(values(options={"log-opts": {"max-size": "50m"}}), "app1") == []
     pools = {"default-address-pools": [{"base": "10.10.0.0/16", "size": 24}, {"base": "10.0.0.0"}]}
-    found = filters.problems(values(options=pools), "app1")
+    found = docker_daemon.problems(values(options=pools), "app1")
     assert len(found) == 1 and '"10.0.0.0"' in found[0]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ansible_collections.dockyard.platform.plugins.filter import microservices as filters
+from ansible_collections.dockyard.platform.plugins.module_utils import service_plans, service_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,15 +31,18 @@ def image(tag: str, digest: str | None) -> dict:
 
 
 def test_a_missing_image_is_built(context: Path) -> None:
-    [build] = filters.builds([{"name": "api", "build": {"context": str(context)}}])
+    [build] = service_plans.builds([{"name": "api", "build": {"context": str(context)}}])
     assert build["image"] == "dockyard/api:latest"
-    assert filters.needing_build([build], []) == [build]
+    assert service_plans.needing_build([build], []) == [build]
 
 
 def test_an_image_with_the_same_digest_is_not_rebuilt(context: Path) -> None:
     service = {"name": "api", "image": "example/api", "build": {"context": str(context)}}
-    [first] = filters.builds([service])
-    assert filters.needing_build(filters.builds([service]), [image("example/api:latest", first["digest"])]) == []
+    [first] = service_plans.builds([service])
+    assert (
+        service_plans.needing_build(service_plans.builds([service]), [image("example/api:latest", first["digest"])])
+        == []
+    )
 
 
 @pytest.mark.parametrize(
@@ -55,30 +58,30 @@ def test_an_image_with_the_same_digest_is_not_rebuilt(context: Path) -> None:
 )
 def test_any_change_to_what_is_built_rebuilds(context: Path, change) -> None:
     service = {"name": "api", "build": {"context": str(context)}}
-    [first] = filters.builds([service])
+    [first] = service_plans.builds([service])
     change(context, service)
-    again = filters.builds([service])
-    assert filters.needing_build(again, [image("dockyard/api:latest", first["digest"])]) == again
+    again = service_plans.builds([service])
+    assert service_plans.needing_build(again, [image("dockyard/api:latest", first["digest"])]) == again
 
 
 def test_an_image_built_without_the_label_is_rebuilt_once(context: Path) -> None:
-    built = filters.builds([{"name": "api", "build": {"context": str(context)}}])
-    assert filters.needing_build(built, [image("dockyard/api:latest", None)]) == built
+    built = service_plans.builds([{"name": "api", "build": {"context": str(context)}}])
+    assert service_plans.needing_build(built, [image("dockyard/api:latest", None)]) == built
 
 
 def test_images_as_docker_image_info_inspects_them_are_read_too(context: Path) -> None:
-    [built] = filters.builds([{"name": "api", "build": {"context": str(context)}}])
+    [built] = service_plans.builds([{"name": "api", "build": {"context": str(context)}}])
     inspected = {
         "RepoTags": ["dockyard/api:latest"],
         "Config": {"Labels": {"org.dockyard.build-digest": built["digest"]}},
     }
-    assert filters.needing_build([built], [inspected]) == []
+    assert service_plans.needing_build([built], [inspected]) == []
 
 
 def test_untagged_images_are_no_match(context: Path) -> None:
-    built = filters.builds([{"name": "api", "build": {"context": str(context)}}])
+    built = service_plans.builds([{"name": "api", "build": {"context": str(context)}}])
     dangling = {"Id": "sha256:1", "RepoTags": None, "Labels": {"org.dockyard.build-digest": built[0]["digest"]}}
-    assert filters.needing_build(built, [dangling]) == built
+    assert service_plans.needing_build(built, [dangling]) == built
 
 
 @pytest.mark.parametrize(
@@ -92,16 +95,16 @@ def test_untagged_images_are_no_match(context: Path) -> None:
     ],
 )
 def test_image_names_are_compared_as_docker_lists_them(name: str, listed_as: str) -> None:
-    assert filters.tagged(name) == listed_as
+    assert service_plans.tagged(name) == listed_as
 
 
 def test_services_without_build_are_left_out(context: Path) -> None:
-    assert filters.builds([{"name": "web", "image": "nginx:1"}]) == []
+    assert service_plans.builds([{"name": "web", "image": "nginx:1"}]) == []
 
 
 def test_a_missing_context_names_the_path(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a directory on the control machine"):
-        filters.builds([{"name": "api", "build": {"context": str(tmp_path / "nope")}}])
+        service_plans.builds([{"name": "api", "build": {"context": str(tmp_path / "nope")}}])
 
 
 def container(name: str, state: str = "running", managed: bool = True, port: int | None = None) -> dict:
@@ -116,21 +119,21 @@ def container(name: str, state: str = "running", managed: bool = True, port: int
 
 def test_the_container_of_a_service_is_found_by_its_exact_name() -> None:
     containers = [container("api-dockyard-previous"), container("api", state="exited"), container("web")]
-    assert filters.container_named(containers, "api")["State"] == "exited"
-    assert filters.container_named(containers, "gateway") is None
+    assert service_plans.container_named(containers, "api")["State"] == "exited"
+    assert service_plans.container_named(containers, "gateway") is None
 
 
 def test_only_containers_dockyard_started_are_its_own() -> None:
     containers = [container("api"), container("theirs", managed=False), container("old", state="exited")]
-    assert filters.managed_names(containers) == ["api", "old"]
+    assert service_plans.managed_names(containers) == ["api", "old"]
 
 
 def test_a_stopped_foreign_container_holds_no_port() -> None:
     wanted = [{"service": "web", "ip": "0.0.0.0", "port": 8080, "protocol": "tcp", "spec": "8080:80"}]
     stopped = [container("theirs", state="exited", managed=False, port=8080)]
-    assert filters.port_clashes(wanted, [], stopped) == []
+    assert service_plans.port_clashes(wanted, [], stopped) == []
     running = [container("theirs", managed=False, port=8080)]
-    [clash] = filters.port_clashes(wanted, [], running)
+    [clash] = service_plans.port_clashes(wanted, [], running)
     assert "container theirs, not managed by Dockyard" in clash
 
 
@@ -140,7 +143,7 @@ def test_only_bindings_no_running_container_publishes_need_a_look_at_the_ports()
         {"service": "web", "ip": "127.0.0.1", "port": 8082, "protocol": "tcp", "spec": "127.0.0.1:8082:80"},
     ]
     containers = [container("web", port=8080), container("old", state="exited", port=8082)]
-    assert [want["port"] for want in filters.unheld(wanted, containers)] == [8082]
+    assert [want["port"] for want in service_plans.unheld(wanted, containers)] == [8082]
 
 
 def test_networks_are_applied_only_when_missing_or_different() -> None:
@@ -149,8 +152,8 @@ def test_networks_are_applied_only_when_missing_or_different() -> None:
         {"Name": "backend", "Driver": "bridge", "Internal": False, "Labels": {"org.dockyard.managed": "true"}},
         {"Name": "private", "Driver": "bridge", "Internal": False, "Labels": {"org.dockyard.managed": "true"}},
     ]
-    assert [n["name"] for n in filters.networks_to_apply(wanted, present)] == ["private", "new"]
-    assert filters.networks_to_apply(wanted, None) == wanted
+    assert [n["name"] for n in service_plans.networks_to_apply(wanted, present)] == ["private", "new"]
+    assert service_plans.networks_to_apply(wanted, None) == wanted
 
 
 def test_what_a_service_may_declare_passes() -> None:
@@ -162,8 +165,8 @@ def test_what_a_service_may_declare_passes() -> None:
         {"name": "d", "image": "busybox", "volumes": ["/run/docker.sock:/run/docker.sock"], "host_mounts": True},
         {"name": "e", "image": "busybox", "ports": ["[::1]:8080:80", "127.0.0.1:8081:80"]},
     ]
-    assert filters.problems(services, [], "app1") == []
-    assert filters.build_dir_problems("/var/lib/dockyard/build") == []
-    assert filters.build_dir_problems("/srv/builds") == []
+    assert service_rules.problems(services, [], "app1") == []
+    assert service_rules.build_dir_problems("/var/lib/dockyard/build") == []
+    assert service_rules.build_dir_problems("/srv/builds") == []
     for bad in ("/", "/var", "relative/dir", "/var/lib"):
-        assert filters.build_dir_problems(bad, "app1"), bad
+        assert service_rules.build_dir_problems(bad, "app1"), bad

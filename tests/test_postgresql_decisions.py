@@ -9,7 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ansible_collections.dockyard.platform.plugins.filter import postgresql_replication as filters
+from ansible_collections.dockyard.platform.plugins.module_utils import (
+    addresses,
+    failover,
+    postgresql_config,
+    replica_plans,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,7 +42,7 @@ CASES = {
 @pytest.mark.parametrize("case", CASES.values(), ids=list(CASES))
 def test_clone_decision(case: tuple) -> None:
     identifier, primary_identifier, fresh, standby, force, (clone, refuse, why) = case
-    decision = filters.clone_decision("db2", identifier, "db1", primary_identifier, fresh, standby, force)
+    decision = replica_plans.clone_decision("db2", identifier, "db1", primary_identifier, fresh, standby, force)
     assert (decision["clone"], decision["refuse"]) == (clone, refuse)
     assert why in decision["why"]
     if refuse:
@@ -56,15 +61,15 @@ def test_clone_decision(case: tuple) -> None:
     ],
 )
 def test_quorum_never_asks_for_more_standbys_than_follow(names: list[str], count: int, expected: str) -> None:
-    assert filters.quorum(names, count) == expected
+    assert postgresql_config.quorum(names, count) == expected
 
 
 def test_peers_come_in_the_same_order_whatever_the_inventory_order() -> None:
     # A switchover there and back rewrites the lab's hosts.yml with the
     # replicas in another order; pg_hba.conf and dockyard-peers must not change.
     hostvars = {name: {"ansible_host": f"10.0.0.{n}"} for n, name in enumerate(["db1", "db2", "db3", "db4"], 1)}
-    first = filters.peer_addresses(hostvars, ["db1", "db2", "db3", "db4"], "db1")
-    again = filters.peer_addresses(hostvars, ["db1", "db4", "db3", "db2"], "db1")
+    first = addresses.peer_addresses(hostvars, ["db1", "db2", "db3", "db4"], "db1")
+    again = addresses.peer_addresses(hostvars, ["db1", "db4", "db3", "db2"], "db1")
     assert first == again
     assert [peer["host"] for peer in first] == ["db2", "db3", "db4"]
 
@@ -144,7 +149,7 @@ FAILOVERS = {
 @pytest.mark.parametrize("case", FAILOVERS.values(), ids=list(FAILOVERS))
 def test_failover_refusal(case: tuple) -> None:
     live, target, force, promoted, behind, words = case
-    refusal = filters.failover_refusal(live, target, force, promoted, behind, "db3")
+    refusal = failover.failover_refusal(live, target, force, promoted, behind, "db3")
     if words:
         assert words in refusal
         assert "othing changed" in refusal
@@ -159,10 +164,10 @@ def test_failover_view_names_the_upstream_and_reads_the_check() -> None:
         "postgresql_replication_probe": {"peers": {"db1": "10.0.0.1", "db3": "10.0.0.3"}},
         "postgresql_replication_upstream_check": {"rc": 0, "changed": False},
     }  # fmt: skip
-    view = filters.failover_view(host_vars)
+    view = failover.failover_view(host_vars)
     assert view["upstream_host"] == "db1" and view["upstream_answers"] is True
     host_vars["postgresql_replication_upstream_check"] = {"skipped": True}
-    assert filters.failover_view(host_vars)["upstream_answers"] is False
+    assert failover.failover_view(host_vars)["upstream_answers"] is False
 
 
 def probe(timeline: int = 1, active: bool = True, standby: bool = True, data: bool = True) -> dict:
@@ -214,4 +219,4 @@ STARTS = {
 @pytest.mark.parametrize("case", STARTS.values(), ids=list(STARTS))
 def test_may_start_alone(case: tuple) -> None:
     host_vars, play_hosts, expected = case
-    assert filters.may_start_alone(host_vars, CLUSTER, play_hosts, "db1") is expected
+    assert replica_plans.may_start_alone(host_vars, CLUSTER, play_hosts, "db1") is expected

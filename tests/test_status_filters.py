@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ansible_collections.dockyard.platform.plugins.filter import dockyard_status as filters
+from ansible_collections.dockyard.platform.plugins.module_utils import cluster_status
 
 from dockyard import status
 
@@ -36,7 +36,7 @@ def hostvars(**probes: dict) -> dict:
 
 def test_a_replica_that_does_not_stream_has_no_lag_figure() -> None:
     hv = hostvars(db1=probe(False), db2=probe(True, receiver=None))
-    pg = filters.postgresql_status("db2", hv, ["db1", "db2"])
+    pg = cluster_status.postgresql_status("db2", hv, ["db1", "db2"])
     assert pg["role"] == "replica" and pg["streaming"] is False
     assert pg["lag_bytes"] is None and pg["lag_seconds"] is None  # once 0: looked in sync
 
@@ -44,7 +44,7 @@ def test_a_replica_that_does_not_stream_has_no_lag_figure() -> None:
 def test_a_streaming_replica_takes_lag_and_sync_state_from_its_primary() -> None:
     senders = [{"application_name": "db2", "lag_bytes": 128, "lag_seconds": 0.01, "sync_state": "quorum"}]
     hv = hostvars(db1=probe(False, senders=senders), db2=probe(True, receiver="streaming"))
-    pg = filters.postgresql_status("db2", hv, ["db1", "db2"])
+    pg = cluster_status.postgresql_status("db2", hv, ["db1", "db2"])
     assert (pg["upstream"], pg["lag_bytes"], pg["sync_state"]) == ("db1", 128, "quorum")
 
 
@@ -52,10 +52,10 @@ def test_a_server_that_does_not_answer_but_exists_is_not_running() -> None:
     # Once reported as null, like a host without PostgreSQL.
     hv = hostvars(db1=probe(False), db2={"failed": False, "msg": "unable to connect to database"})
     hv["db2"]["status_postgresql_installed"] = {"files": [{"path": "/etc/postgresql/15/main/postgresql.conf"}]}
-    pg = filters.postgresql_status("db2", hv, ["db1", "db2"])
+    pg = cluster_status.postgresql_status("db2", hv, ["db1", "db2"])
     assert pg["role"] is None and pg["running"] is False and pg["version"] == "15"
     hv["db2"]["status_postgresql_installed"] = {"files": []}
-    assert filters.postgresql_status("db2", hv, ["db1", "db2"]) is None
+    assert cluster_status.postgresql_status("db2", hv, ["db1", "db2"]) is None
 
 
 def host(pg: dict | None, reachable: bool = True) -> dict:
