@@ -12,9 +12,10 @@ module: docker_engine_probe
 short_description: Report the state of Docker Engine on a Debian-family host
 description:
   - Reads, without changing anything, the dpkg state of the packages named,
-    owner, group and mode of the paths named, the text of daemon.json, the
-    output of C(dockerd --help) and whether the docker service is active and
-    enabled.
+    owner, group and mode of the paths named, the text of daemon.json and of
+    the role's copy of it, the output of C(dockerd --help) and whether the
+    docker service is active and enabled.
+author: Dockyard developers (!UNKNOWN)
 options:
   packages:
     description: Package names whose dpkg state to report.
@@ -44,24 +45,66 @@ options:
     default: docker
 """
 
+EXAMPLES = r"""
+- name: Read the state of Docker Engine in one call
+  dockyard.platform.docker_engine_probe:
+    packages: [docker-ce, docker-ce-cli, containerd.io, docker-buildx-plugin, docker-compose-plugin]
+    paths:
+      - /etc/docker
+      - /etc/docker/daemon.json
+    dockerd: /usr/bin/dockerd
+  register: docker_engine_probe
+
+- name: Install the engine only when it is missing
+  ansible.builtin.apt:
+    name: docker-ce
+  when: not docker_engine_probe.installed
+"""
+
 RETURN = r"""
 packages:
-  description: "Per package dpkg knows: want (install, hold, deinstall, purge,
-    unknown) and status (installed, config-files, not-installed, ...)."
+  description:
+    - One entry per package dpkg knows, by name, with C(want) (install, hold,
+      deinstall, purge, unknown) and C(status) (installed, config-files,
+      not-installed, ...).
+    - Packages dpkg does not know are left out.
   type: dict
   returned: always
-paths: {description: "Per existing path: owner, group, mode (octal string, e.g. 0644).", type: dict, returned: always}
-daemon_json: {description: Text of daemon.json, null when missing., type: str, returned: always}
+  sample: {docker-ce: {want: install, status: installed}}
+paths:
+  description:
+    - One entry per existing path, by path, with C(owner), C(group) and
+      C(mode) (octal string, for example C(0644)).
+    - Missing paths are left out.
+  type: dict
+  returned: always
+  sample: {/etc/docker: {owner: root, group: root, mode: "0755"}}
+daemon_json:
+  description: Text of daemon.json; null when it is missing.
+  type: str
+  returned: always
 applied_json:
   description:
     - Text of the copy of daemon.json the role keeps once the running daemon
-      has loaded it, null when missing.
+      has loaded it; null when it is missing.
   type: str
   returned: always
-installed: {description: dockerd is installed (its --help ran)., type: bool, returned: always}
-dockerd_help: {description: Output of dockerd --help, empty when not installed., type: str, returned: always}
-service_active: {description: The engine's unit is active., type: bool, returned: always}
-service_enabled: {description: The engine's unit is enabled., type: bool, returned: always}
+installed:
+  description: Whether dockerd is installed (it is executable and its C(--help) succeeded).
+  type: bool
+  returned: always
+dockerd_help:
+  description: Output of C(dockerd --help) (stdout then stderr); empty when dockerd is not there or not executable.
+  type: str
+  returned: always
+service_active:
+  description: Whether the engine's unit is active (false where there is no systemctl).
+  type: bool
+  returned: always
+service_enabled:
+  description: Whether the engine's unit is enabled (false where there is no systemctl).
+  type: bool
+  returned: always
 """
 
 import grp

@@ -10,20 +10,52 @@ DOCUMENTATION = r"""
 module: microservices_contexts
 short_description: Put build contexts packed on the control machine in place on the host
 description:
-  - Run through the action plugin of the same name, which packs the contexts
-    into one tar archive and sends it; the module replaces each named context
-    directory under I(dest) with the archive's copy, so files removed from a
-    context are gone on the host too.
+  - Run through the action plugin of the same name. In a task, give C(contexts),
+    a mapping of context name to its directory on the control machine, and
+    I(dest); the action plugin packs the contexts into one tar archive, sends
+    it and runs the module with I(archive), I(dest) and I(names), the options
+    below.
+  - The module replaces each named context directory under I(dest) with the
+    archive's copy, so files removed from a context are gone on the host too.
   - File modes come from the control machine; owners are the user the module
     runs as.
+  - In check mode the action plugin sends nothing and does not run the module.
+author: Dockyard developers (!UNKNOWN)
 options:
-  archive: {description: The archive on the host (the action plugin's upload)., type: path, required: true}
-  dest: {description: Directory holding one directory per context; created when missing., type: path, required: true}
-  names: {description: The contexts in the archive, each its top directory., type: list, elements: str, required: true}
+  archive:
+    description: The archive on the host (the action plugin's upload).
+    type: path
+    required: true
+  dest:
+    description: Directory holding one directory per context; created when missing.
+    type: path
+    required: true
+  names:
+    description: The contexts in the archive, each the name of its top directory.
+    type: list
+    elements: str
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Send the build contexts of two services
+  dockyard.platform.microservices_contexts:
+    contexts:
+      api: "{{ playbook_dir }}/../services/api"
+      gateway: "{{ playbook_dir }}/../services/gateway"
+    dest: /var/lib/dockyard/build
 """
 
 RETURN = r"""
-contexts: {description: The context directories written., type: list, elements: str, returned: success}
+contexts:
+  description:
+    - The context directories written on the host.
+    - In check mode, the context names (the action plugin sends nothing); an
+      empty list when C(contexts) is empty.
+  type: list
+  elements: str
+  returned: success
+  sample: [/var/lib/dockyard/build/api]
 """
 
 import os

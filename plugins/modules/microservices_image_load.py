@@ -13,12 +13,37 @@ description:
     (made by docker_image_export on the control machine) into the task's
     temporary directory on the host and removes the control machine's copy.
   - Runs C(docker load) and removes the archive, loaded or not.
+author: Dockyard developers (!UNKNOWN)
 options:
-  archive: {description: The archive on the host., type: path, required: true}
+  archive:
+    description:
+      - The archive on the host.
+      - In a task, the path of the archive on the control machine; the action
+        plugin sends it and runs the module with the path of the copy on the
+        host.
+    type: path
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Export an image on the control machine
+  community.docker.docker_image_export:
+    names: [registry.example.com/api:1.4.2]
+    path: /tmp/api-1.4.2.tar
+  delegate_to: localhost
+
+- name: Load it into the host's engine (the archive is removed on both sides)
+  dockyard.platform.microservices_image_load:
+    archive: /tmp/api-1.4.2.tar
 """
 
 RETURN = r"""
-loaded: {description: What docker load reported loading., type: list, elements: str, returned: success}
+loaded:
+  description: What C(docker load) reported loading (image names or IDs).
+  type: list
+  elements: str
+  returned: success
+  sample: [registry.example.com/api:1.4.2]
 """
 
 import os

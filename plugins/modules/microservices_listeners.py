@@ -13,16 +13,45 @@ description:
   - Reads /proc/net/tcp, tcp6, udp and udp6, and names each socket's process
     from /proc/PID/fd where it can (as root, every process).
   - Needs no package on the host (no procps, no netstat).
+author: Dockyard developers (!UNKNOWN)
 options: {}
+"""
+
+EXAMPLES = r"""
+- name: List the sockets listening on the host
+  dockyard.platform.microservices_listeners:
+  register: listening
+
+- name: Fail when something other than nginx holds port 80
+  ansible.builtin.assert:
+    that: >-
+      listening.listeners | selectattr('port', 'equalto', 80)
+      | rejectattr('name', 'equalto', 'nginx') | list | length == 0
 """
 
 RETURN = r"""
 listeners:
-  description: One entry per socket.
+  description: One entry per listening TCP or bound UDP socket.
   type: list
   elements: dict
   returned: always
   sample: [{address: 0.0.0.0, port: 22, protocol: tcp, pid: 412, name: sshd}]
+  contains:
+    address:
+      description: Address the socket is bound to (an IPv4-mapped IPv6 address is shown as IPv4).
+      type: str
+    port:
+      description: Port number.
+      type: int
+    protocol:
+      description: C(tcp) or C(udp).
+      type: str
+    pid:
+      description: Process holding the socket; null when it cannot be read.
+      type: int
+    name:
+      description: Program name of that process; empty when it cannot be read.
+      type: str
 """
 
 import ipaddress

@@ -14,30 +14,72 @@ description:
     created, root-owned, 0755); files with state absent are removed. Supports
     check mode and diff mode (before and after of each file that changes; a
     secret file's content is never shown, only that it changes).
+author: Dockyard developers (!UNKNOWN)
 options:
   files:
     description: The files whose content may be shown (in --diff and with -vvv).
     type: list
     elements: dict
     default: []
-    suboptions: &file
+    suboptions:
       path: {description: Absolute path., type: path, required: true}
       content: {description: Wanted content., type: str, default: ""}
       owner: {description: Owner., type: str, default: root}
       group: {description: Group., type: str, default: root}
       mode: {description: Octal mode., type: str, default: "0644"}
-      state: {description: present or absent., type: str, default: present, choices: [present, absent]}
+      state: {description: Whether the file should exist., type: str, default: present, choices: [present, absent]}
   secret_files:
-    description: Files holding secrets (a passfile); their content is never logged or diffed.
+    description:
+      - Files holding secrets (a passfile). Their content is never logged,
+        diffed or returned.
+      - Their paths, owners, groups and modes are not secret and show as
+        those of I(files) do.
     type: list
     elements: dict
     default: []
-    suboptions: *file
+    suboptions:
+      path: {description: Absolute path., type: path, required: true}
+      content: {description: Wanted content (never logged)., type: str, default: ""}
+      owner: {description: Owner., type: str, default: root}
+      group: {description: Group., type: str, default: root}
+      mode: {description: Octal mode., type: str, default: "0644"}
+      state: {description: Whether the file should exist., type: str, default: present, choices: [present, absent]}
+"""
+
+EXAMPLES = r"""
+- name: Write the cluster's configuration files and its passfile
+  dockyard.platform.postgresql_replication_files:
+    files:
+      - path: /etc/postgresql/16/main/pg_hba.conf
+        content: "{{ lookup('ansible.builtin.template', 'pg_hba.conf.j2') }}"
+        owner: postgres
+        group: postgres
+        mode: "0640"
+      - path: /etc/postgresql/16/main/conf.d/60-dockyard-standby.conf
+        state: absent
+    secret_files:
+      - path: /var/lib/postgresql/.dockyard-pgpass
+        content: "*:5432:*:replicator:{{ vault_replication_password }}\n"
+        owner: postgres
+        group: postgres
+        mode: "0600"
+  register: written
 """
 
 RETURN = r"""
-changed_paths: {description: Paths written or removed (or that would be, in check mode)., type: list, returned: always}
-diff: {description: Ansible's before/after of each changed file (diff mode only)., type: list, returned: diff mode}
+changed_paths:
+  description: Paths written or removed (or that would be, in check mode).
+  type: list
+  elements: str
+  returned: always
+  sample: [/etc/postgresql/16/main/pg_hba.conf]
+diff:
+  description:
+    - Ansible's before and after of each changed file, which C(--diff) shows.
+    - A secret file's content is replaced by a placeholder.
+  type: list
+  elements: dict
+  returned: in diff mode
 """
 
 import grp
@@ -132,7 +174,15 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "files": {"type": "list", "elements": "dict", "default": [], "options": FILE_OPTIONS},
-            "secret_files": {"type": "list", "elements": "dict", "default": [], "options": secret_options},
+            # What is secret is each file's content (no_log above); the list's
+            # paths, owners and modes are not, and stay readable in the output.
+            "secret_files": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": secret_options,
+                "no_log": False,
+            },
         },
         supports_check_mode=True,
     )

@@ -16,37 +16,122 @@ description:
   - Roles get the listed attributes (unlisted ones are left as they are) and
     their password when the stored verifier does not match it (scram-sha-256
     or md5, whichever the server stores) or uses another method than the
-    server's password_encryption.
-  - Slots - every name in I(slots) exists as a physical slot; inactive physical
-    slots whose name starts with I(slot_prefix) and is not listed are dropped.
+    server's password_encryption. The replication role always gets
+    LOGIN, REPLICATION, NOSUPERUSER, NOCREATEDB and NOCREATEROLE.
+  - Every name in I(slots) exists as a physical slot; inactive physical slots
+    whose name starts with I(slot_prefix) and is not listed are dropped.
   - Databases are created from template0; an existing one gets its owner
     changed when it differs. Grants only add privileges.
   - Connects as the user it runs as (become postgres) over the local socket.
+  - Needs psycopg2 on the host.
+author: Dockyard developers (!UNKNOWN)
 options:
-  port: {description: Port of the cluster., type: int, default: 5432}
-  replication_user: {description: Name of the replication role., type: str, required: true}
-  replication_password: {description: Its password., type: str, required: true, no_log: true}
+  port:
+    description: Port of the cluster.
+    type: int
+    default: 5432
+  replication_user:
+    description: Name of the replication role.
+    type: str
+    required: true
+  replication_password:
+    description: Its password.
+    type: str
+    required: true
   rewind_functions:
     description: Functions (with argument types) the replication role may execute, for pg_rewind.
     type: list
     elements: str
     default: []
-  slots: {description: Physical slots to keep., type: list, elements: str, default: []}
-  slot_prefix: {description: Prefix of the slots this role manages., type: str, default: ""}
+  slots:
+    description: Physical slots to keep.
+    type: list
+    elements: str
+    default: []
+  slot_prefix:
+    description: Prefix of the slots this role manages; empty to drop none.
+    type: str
+    default: ""
   users:
-    description: Login roles (name, password, role_attr_flags, grants of database privileges).
+    description: Login roles for the applications.
     type: list
     elements: dict
     default: []
+    suboptions:
+      name:
+        description: Name of the role.
+        type: str
+        required: true
+      password:
+        description: Its password.
+        type: str
+        required: true
+      role_attr_flags:
+        description:
+          - Comma-separated role attributes, each of SUPERUSER, CREATEROLE,
+            CREATEDB, INHERIT, LOGIN, REPLICATION, BYPASSRLS or one of them
+            with NO before it.
+        type: str
+        default: LOGIN
+      grants:
+        description:
+          - Database privileges to grant the role, each a mapping with
+            C(database) (a database that exists or is in I(databases)) and
+            C(privileges) (comma-separated ALL, CONNECT, CREATE, TEMPORARY or
+            TEMP; ALL when left out).
+        type: list
+        elements: dict
+        default: []
   databases:
-    description: Databases (name, owner, encoding).
+    description: Databases to create.
     type: list
     elements: dict
     default: []
+    suboptions:
+      name:
+        description: Name of the database.
+        type: str
+        required: true
+      owner:
+        description: Its owner; left as it is when not given.
+        type: str
+      encoding:
+        description: Its encoding (an existing database's encoding cannot change).
+        type: str
+        default: UTF8
+"""
+
+EXAMPLES = r"""
+- name: Keep the primary's roles, slots, databases and grants
+  dockyard.platform.postgresql_replication_objects:
+    port: 5432
+    replication_user: replicator
+    replication_password: "{{ vault_replication_password }}"
+    rewind_functions:
+      - pg_catalog.pg_ls_dir(text, boolean, boolean)
+      - pg_catalog.pg_stat_file(text, boolean)
+    slots: [dockyard_db2, dockyard_db3]
+    slot_prefix: dockyard_
+    users:
+      - name: app
+        password: "{{ vault_app_db_password }}"
+        grants:
+          - database: reports
+            privileges: CONNECT
+    databases:
+      - name: reports
+        owner: app
+  become: true
+  become_user: postgres
 """
 
 RETURN = r"""
-changes: {description: What was done (or would be in check mode)., type: list, elements: str, returned: always}
+changes:
+  description: What was done (or would be, in check mode).
+  type: list
+  elements: str
+  returned: always
+  sample: [created role app, created database reports]
 """
 
 import base64

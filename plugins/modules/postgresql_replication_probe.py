@@ -12,44 +12,103 @@ description:
   - Reads, without changing anything, whether PostgreSQL and psycopg2 are
     installed, whether the cluster's configuration and data directory exist,
     what the data directory holds (standby.signal, Dockyard's fresh-initdb
-    marker), its control data (system identifier, data checksums) and whether
-    its systemd service is active.
+    marker, the failover fence), its control data (system identifier, data
+    checksums, cluster state, latest checkpoint), the peers Dockyard wrote
+    for it and whether its systemd service is active.
+author: Dockyard developers (!UNKNOWN)
 options:
   version:
-    description: Major version, e.g. "15".
+    description: Major version, for example C(16).
     type: str
     required: true
   cluster:
-    description: Cluster name, e.g. main.
+    description: Cluster name, for example C(main).
     type: str
     required: true
   marker:
-    description: File name of the fresh-initdb marker.
+    description: File name of the fresh-initdb marker in the data directory.
     type: str
     required: true
 """
 
+EXAMPLES = r"""
+- name: Read the state of the cluster
+  dockyard.platform.postgresql_replication_probe:
+    version: "16"
+    cluster: main
+    marker: dockyard-fresh-initdb
+  register: probe
+
+- name: Stop here unless the old primary shut down cleanly
+  dockyard.platform.postgresql_replication_probe:
+    version: "16"
+    cluster: main
+    marker: dockyard-fresh-initdb
+  register: stopped
+  failed_when: stopped.cluster_state != 'shut down'
+"""
+
 RETURN = r"""
-installed: {description: The server binaries and psycopg2 are present., type: bool, returned: always}
-config_exists: {description: postgresql.conf of the cluster exists., type: bool, returned: always}
-data_exists: {description: The data directory holds PG_VERSION., type: bool, returned: always}
-standby_signal: {description: The data directory holds standby.signal., type: bool, returned: always}
-fresh: {description: The data directory holds the fresh-initdb marker., type: bool, returned: always}
+installed:
+  description: Whether the server binaries and psycopg2 are present.
+  type: bool
+  returned: always
+config_exists:
+  description: Whether postgresql.conf of the cluster exists.
+  type: bool
+  returned: always
+data_exists:
+  description: Whether the data directory holds PG_VERSION.
+  type: bool
+  returned: always
+standby_signal:
+  description: Whether the data directory holds standby.signal.
+  type: bool
+  returned: always
+fresh:
+  description: Whether the data directory holds the fresh-initdb marker.
+  type: bool
+  returned: always
 system_identifier:
   description:
-    - Database system identifier, empty if unknown.
+    - Database system identifier; empty if unknown.
     - Read with pg_controldata where the server binaries are installed, else
       straight from global/pg_control, so a data directory left by a removed
       package still says which cluster it belongs to.
   type: str
   returned: always
-checksums: {description: Data page checksums are on., type: bool, returned: always}
-cluster_state: {description: pg_controldata's cluster state, empty if unknown., type: str, returned: always}
-timeline: {description: Timeline of the latest checkpoint, 0 if unknown., type: int, returned: always}
-checkpoint_lsn: {description: Location of the latest checkpoint, empty if unknown., type: str, returned: always}
-fenced: {description: A failover fenced this cluster (dockyard.fenced)., type: bool, returned: always}
-peers: {description: Peer names and addresses from dockyard-peers., type: dict, returned: always}
-service_active: {description: The cluster's systemd service is active., type: bool, returned: always}
+  sample: "7301234567890123456"
+checksums:
+  description: Whether data page checksums are on (false if unknown).
+  type: bool
+  returned: always
+cluster_state:
+  description: The cluster state pg_controldata reports; empty if unknown.
+  type: str
+  returned: always
+  sample: shut down
+timeline:
+  description: Timeline of the latest checkpoint; 0 if unknown.
+  type: int
+  returned: always
+checkpoint_lsn:
+  description: Location of the latest checkpoint; empty if unknown.
+  type: str
+  returned: always
+  sample: 0/3000060
+fenced:
+  description: Whether a failover fenced this cluster (dockyard.fenced in the data directory).
+  type: bool
+  returned: always
+peers:
+  description: Address of each peer, by name, from the cluster's dockyard-peers file.
+  type: dict
+  returned: always
+  sample: {db2: 10.0.0.12}
+service_active:
+  description: Whether the cluster's systemd service is active.
+  type: bool
+  returned: always
 """
 
 import importlib.util
