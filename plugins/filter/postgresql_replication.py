@@ -7,7 +7,7 @@ from typing import Any
 
 from ansible_collections.dockyard.platform.plugins.module_utils import (
     addresses,
-    failover,
+    ha_plans,
     postgresql_config,
     postgresql_rules,
     replica_plans,
@@ -28,8 +28,9 @@ class FilterModule:
             "postgresql_pgpass_field": postgresql_config.pgpass_field,
             "postgresql_peer_addresses": addresses.peer_addresses,
             "postgresql_clone_decision": replica_plans.clone_decision,
-            "postgresql_failover_refusal": failover.failover_refusal,
-            "postgresql_failover_view": failover.failover_view,
+            "postgresql_failover_plan": ha_plans.failover_plan_of,
+            "postgresql_switchover_plan": ha_plans.switchover_plan_of,
+            "postgresql_rejoin_plan": ha_plans.rejoin_plan_of,
+            "postgresql_promotion_ready_sql": ha_plans.promotion_ready_sql,
             "postgresql_may_start_alone": replica_plans.may_start_alone,
-            "postgresql_position": failover.position,
         }

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 # Where Ansible (and Python: pyproject's pytest pythonpath) finds the repository
 # as the collection dockyard.platform.
 COLLECTIONS_PATH = REPO_ROOT / ".collections"

@@ -19,7 +19,7 @@ import pytest
 
 from support import REPO_ROOT, processes_running
 
-DATA = REPO_ROOT / "tests" / "data"
+DATA = REPO_ROOT / "tests" / "integration" / "data"
 RECAP_COUNTS = {
     "type": "object",
     "required": ["ok", "changed", "failed", "unreachable", "skipped"],

@@ -21,7 +21,7 @@ from ansible_collections.dockyard.platform.plugins.modules import microservices_
 
 from support import COLLECTIONS_PATH
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ROLE = ROOT / "roles" / "microservices"
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from ansible_collections.dockyard.platform.plugins.module_utils import docker_daemon
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ROLE = ROOT / "roles" / "docker_engine"
 
 

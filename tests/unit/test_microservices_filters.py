@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from ansible_collections.dockyard.platform.plugins.module_utils import service_plans, service_rules
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from ansible_collections.dockyard.platform.plugins.modules import microservices_listeners as listeners
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

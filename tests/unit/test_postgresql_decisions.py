@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 from ansible_collections.dockyard.platform.plugins.module_utils import (
     addresses,
-    failover,
     postgresql_config,
     replica_plans,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 OURS = "7301234567890123456"
@@ -72,102 +71,6 @@ def test_peers_come_in_the_same_order_whatever_the_inventory_order() -> None:
     again = addresses.peer_addresses(hostvars, ["db1", "db4", "db3", "db2"], "db1")
     assert first == again
     assert [peer["host"] for peer in first] == ["db2", "db3", "db4"]
-
-
-def replica(upstream: str = "10.0.0.1", streaming: bool = True, answers: bool = False) -> dict:
-    return {
-        "running": True,
-        "in_recovery": True,
-        "streaming": streaming,
-        "upstream_address": upstream,
-        "upstream_host": "db1",
-        "upstream_answers": answers,
-    }
-
-
-PRIMARY = {"running": True, "in_recovery": False, "streaming": False}
-STOPPED = {"running": False, "in_recovery": False, "streaming": False}
-
-# name: (live, target, force, promoted already, behind, words of the refusal or "" for none)
-FAILOVERS = {
-    "the primary is gone, the target is the most advanced": (
-        {"db2": replica(), "db3": replica()},
-        "db2",
-        False,
-        False,
-        0,
-        "",
-    ),
-    "a running reachable primary: use switchover": (
-        {"db1": PRIMARY, "db2": replica(answers=True)},
-        "db2",
-        False,
-        False,
-        0,
-        "dockyard switchover --to db2",
-    ),
-    "a running reachable primary, forced": ({"db1": PRIMARY, "db2": replica(answers=True)}, "db2", True, False, 0, ""),
-    "a stopped reachable primary does not refuse": ({"db1": STOPPED, "db2": replica()}, "db2", False, False, 0, ""),
-    "a replica streams from a primary out of reach that answers it": (
-        {"db2": replica(), "db3": replica(answers=True)},
-        "db2",
-        False,
-        False,
-        0,
-        "db3 still streams from 10.0.0.1 (db1)",
-    ),
-    "the same, forced": ({"db2": replica(answers=True)}, "db2", True, False, 0, ""),
-    "a receiver that still says streaming but gets no answer": (
-        {"db2": replica(answers=False)},
-        "db2",
-        False,
-        False,
-        0,
-        "",
-    ),
-    "a target behind another replica": (
-        {"db2": replica(), "db3": replica()},
-        "db2",
-        False,
-        False,
-        4096,
-        "4096 bytes behind db3",
-    ),
-    "a target behind another replica, forced": ({"db2": replica(), "db3": replica()}, "db2", True, False, 4096, ""),
-    "a target that is not a running replica": (
-        {"db2": STOPPED, "db3": replica()},
-        "db2",
-        True,
-        False,
-        0,
-        "not a running replica",
-    ),
-    "a re-run after the promotion": ({"db2": PRIMARY, "db3": replica(answers=True)}, "db2", False, True, 0, ""),
-}
-
-
-@pytest.mark.parametrize("case", FAILOVERS.values(), ids=list(FAILOVERS))
-def test_failover_refusal(case: tuple) -> None:
-    live, target, force, promoted, behind, words = case
-    refusal = failover.failover_refusal(live, target, force, promoted, behind, "db3")
-    if words:
-        assert words in refusal
-        assert "othing changed" in refusal
-    else:
-        assert refusal == ""
-
-
-def test_failover_view_names_the_upstream_and_reads_the_check() -> None:
-    host_vars = {
-        "postgresql_replication_live": {"running": True, "in_recovery": True, "streaming": True,
-                                        "upstream_address": "10.0.0.1"},
-        "postgresql_replication_probe": {"peers": {"db1": "10.0.0.1", "db3": "10.0.0.3"}},
-        "postgresql_replication_upstream_check": {"rc": 0, "changed": False},
-    }  # fmt: skip
-    view = failover.failover_view(host_vars)
-    assert view["upstream_host"] == "db1" and view["upstream_answers"] is True
-    host_vars["postgresql_replication_upstream_check"] = {"skipped": True}
-    assert failover.failover_view(host_vars)["upstream_answers"] is False
 
 
 def probe(timeline: int = 1, active: bool = True, standby: bool = True, data: bool = True) -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from ansible_collections.dockyard.platform.plugins.modules import postgresql_replication_objects as objects
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 MD5_CORRECT_HORSE = "md580c17198c897f8ff1ed87e03740680ec"  # role unit_md5

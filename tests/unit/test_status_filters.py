@@ -11,7 +11,7 @@ from ansible_collections.dockyard.platform.plugins.module_utils import cluster_s
 
 from dockyard import status
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def probe(in_recovery: bool, receiver: str | None = None, senders: list | None = None) -> dict:
