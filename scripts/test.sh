@@ -5,7 +5,9 @@
 #
 #   scripts/test.sh                     # everything
 #   scripts/test.sh lint                # ruff, yamllint, ansible-lint
+#   scripts/test.sh unit [ARGS...]      # tests/unit alone: no Docker, seconds
 #   scripts/test.sh pytest [ARGS...]    # the pytest suite (ARGS go to pytest)
+#   scripts/test.sh collection          # build, install and ansible-test sanity
 #   scripts/test.sh molecule [NAME...]  # Molecule scenarios (default: all)
 #
 # It ends with one line `N passed, N failed` counting lint tools, pytest tests and
@@ -91,17 +93,7 @@ run_pytest() {
   local rc=${PIPESTATUS[0]}
   if [ -f "$xml" ]; then
     local counts
-    counts=$(python3 - "$xml" <<'PY'
-import sys
-import xml.etree.ElementTree as ET
-root = ET.parse(sys.argv[1]).getroot()
-suites = [root] if root.tag == "testsuite" else list(root)
-total = sum(int(s.get("tests", 0)) for s in suites)
-bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
-skipped = sum(int(s.get("skipped", 0)) for s in suites)
-print(total - bad - skipped, bad)
-PY
-)
+    counts=$(python3 "$DOCKYARD_ROOT/scripts/ci/junit_counts.py" "$xml")
     passed=$((passed + ${counts% *})); failed=$((failed + ${counts#* }))
     [ "${counts#* }" != 0 ] && failures+=("pytest (${counts#* } tests)") && failure_logs+=("$output")
   fi
@@ -125,14 +117,25 @@ run_molecule() {
   done
 }
 
+run_collection() {
+  step "collection build and ansible-test sanity" "$DOCKYARD_ROOT/scripts/ci/collection_check.sh"
+}
+
 start=$SECONDS
-setup || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+# The unit tests need the venv only: no Docker, no images.
+if [ "$what" = unit ]; then
+  ensure_venv test || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+else
+  setup || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
 case "$what" in
-  all) run_lint; run_pytest; run_molecule ;;
+  all) run_lint; run_collection; run_pytest; run_molecule ;;
   lint) run_lint ;;
+  unit) run_pytest tests/unit "$@" ;;
   pytest) run_pytest "$@" ;;
+  collection) run_collection ;;
   molecule) run_molecule "$@" ;;
-  *) fail "unknown step '$what' (all, lint, pytest, molecule)" ;;
+  *) fail "unknown step '$what' (all, lint, unit, pytest, collection, molecule)" ;;
 esac
 
 echo
