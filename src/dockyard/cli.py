@@ -1,4 +1,4 @@
-"""The `dockyard` command: parses arguments, runs playbooks through runner.py,
+"""The `dockyard` command: parses arguments, runs playbooks through runner/,
 prints progress, a recap and failures, or one JSON object with --json."""
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from dockyard.errors import (
 )
 from dockyard.progress import Progress
 from dockyard.project import VAULT_PASSWORD_FILE_ENV, Project, vault_password_file
-from dockyard.runner import DEFAULT_KEEP_RUNS, PlaybookRun, RunOptions, RunResult, execute_side_by_side
+from dockyard.runner.model import DEFAULT_KEEP_RUNS, RunOptions, RunResult
+from dockyard.runner.playbook import PlaybookRun, execute_side_by_side
 
 KEEP_RUNS_ENV = "DOCKYARD_KEEP_RUNS"
 
@@ -109,7 +110,7 @@ def _prepare_inventory(
     """The inventory path, checked; parsed in-process only where its contents
     are needed (--limit, validate), since parsing costs a third of a second
     that ansible-playbook spends again anyway. An unparsable inventory still
-    stops the run before any play (see runner.py)."""
+    stops the run before any play (see runner/arguments.py)."""
     path = inventory.resolve(project, args.inventory)
     if inventory.holds_vault_data(path) and not (args.vault_password_file or os.environ.get(VAULT_PASSWORD_FILE_ENV)):
         raise BadInput(
