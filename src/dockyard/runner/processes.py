@@ -3,56 +3,41 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import time
 
+import psutil
 
-def _descendants(root: int) -> list[int]:
-    """Every process below root, deepest first (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as stat:
-                # The command name may hold spaces and parentheses: split after it.
-                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(entry.name))
-    found: list[int] = []
-    queue = [root]
-    while queue:
-        pid = queue.pop()
-        for child in children.get(pid, []):
-            found.append(child)
-            queue.append(child)
-    return list(reversed(found))
+POLL_INTERVAL_S = 0.05
 
 
 def terminate_children(grace_s: float = 2.0) -> None:
-    """Stop everything this process started. ansible-runner only kills the
-    ansible-playbook process group, but Ansible's workers run in sessions of
-    their own (setsid), and their modules would outlive a cancelled run."""
-    if not os.path.isdir("/proc"):
-        return
-    pids = _descendants(os.getpid())
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGTERM)
+    """Stop everything this process started: SIGTERM, then SIGKILL for what
+    still runs after grace_s. ansible-runner only kills the ansible-playbook
+    process group, but Ansible's workers run in sessions of their own
+    (setsid), and their modules would outlive a cancelled run."""
+    # psutil lists parents before their children: deepest first, modules stop
+    # before the workers waiting on them.
+    processes = list(reversed(psutil.Process().children(recursive=True)))
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            process.terminate()
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
-        time.sleep(0.05)
-    for pid in pids:
-        if _alive(pid):
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+    running = [process for process in processes if _running(process)]
+    while running and time.monotonic() < deadline:
+        time.sleep(POLL_INTERVAL_S)
+        running = [process for process in running if _running(process)]
+    for process in running:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
 
 
-def _alive(pid: int) -> bool:
+def _running(process: psutil.Process) -> bool:
+    """Whether it still runs, without waiting for it as psutil.wait_procs
+    would: waiting reaps our own children, and ansible-playbook is
+    ansible-runner's (through pexpect), whose next waitpid() would then fail
+    and end the run with an exception. A zombie has stopped; its parent reaps
+    it."""
     try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
         return False
