@@ -3,7 +3,7 @@
 On a terminal, a redrawn panel: current play and task, per-host counts and the
 elapsed time. Elsewhere (CI logs, pipes), plain lines: one per task, one per host
 that changed, failed or was unreachable. With verbosity, Ansible's own output as
-it comes. Runs made side by side (runner.execute_side_by_side) feed it through
+it comes. Runs made side by side (runner.playbook.execute_side_by_side) feed it through
 lane(): each lane's play and task are shown, and its plain lines say whose
 they are."""
 
@@ -20,7 +20,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from dockyard.runner import INTERRUPTED_MARK, Outcomes, add_outcome
+from dockyard.runner.events import INTERRUPTED_MARK, Outcomes, add_outcome
 
 COUNTERS = ("ok", "changed", "failed", "unreachable", "skipped")
 STYLES = {

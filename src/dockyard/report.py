@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from dockyard.runner import RunResult, Step
+from dockyard.runner.model import RunResult, Step
 
 RECAP_COLUMNS = ("ok", "changed", "failed", "unreachable", "skipped")
 RECAP_STYLES = {"changed": "yellow", "failed": "red", "unreachable": "magenta"}

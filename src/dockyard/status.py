@@ -10,7 +10,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from dockyard.runner import RunResult
+from dockyard.runner.model import RunResult
 
 REPORT_TASK = "Dockyard report: status"
 HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")

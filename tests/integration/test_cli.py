@@ -506,7 +506,7 @@ def test_a_yaml_mistake_in_group_vars_names_the_file_and_line(project: Path) -> 
 
 def test_extra_vars_are_read_as_ansible_playbook_reads_them() -> None:
     # -e "a=1 b=2" once gave {"a": "1 b=2"}.
-    from dockyard.cli import parse_extra_vars
+    from dockyard.commands.common import parse_extra_vars
     from dockyard.errors import BadInput
 
     assert parse_extra_vars(["a=1 b=2", "c='two words'", '{"d": 4}']) == {"a": "1", "b": "2", "c": "two words", "d": 4}

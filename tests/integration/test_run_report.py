@@ -13,7 +13,8 @@ from rich.console import Console
 from dockyard import report
 from dockyard.progress import Progress
 from dockyard.project import Project
-from dockyard.runner import PlaybookRun, RunOptions
+from dockyard.runner.model import RunOptions
+from dockyard.runner.playbook import PlaybookRun
 
 from support import local_project
 

@@ -26,7 +26,7 @@ from rich.console import Console
 
 from dockyard import inventory, site
 from dockyard.progress import Progress
-from dockyard.runner import HostFailure, RunResult, merge_results
+from dockyard.runner.model import HostFailure, RunResult, merge_results
 
 from support import REPO_ROOT, processes_running
 

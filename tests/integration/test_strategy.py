@@ -11,7 +11,8 @@ import pytest
 
 from dockyard.errors import BadInput
 from dockyard.project import Project
-from dockyard.runner import PlaybookRun, RunOptions
+from dockyard.runner.model import RunOptions
+from dockyard.runner.playbook import PlaybookRun
 
 from support import local_project
 
