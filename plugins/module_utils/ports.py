@@ -40,7 +40,7 @@ class PortSpec:
 
 
 def _port_range(text: str, spec: str) -> list[int]:
-    low, _, high = text.partition("-")
+    low, _dash, high = text.partition("-")
     first, last = int(low), int(high or low)
     for port in (first, last):
         if not 1 <= port <= 65535:

@@ -119,7 +119,7 @@ def package_states(module: AnsibleModule, names: list[str]) -> dict[str, dict[st
     if not names:
         return {}
     # dpkg-query exits 1 when some names are unknown; it still lists the others.
-    _, out, _ = module.run_command(
+    _rc, out, _err = module.run_command(
         ["dpkg-query", "-W", "-f=${Package} ${Status}\n", *names], environ_update={"LC_ALL": "C"}
     )
     states = {}

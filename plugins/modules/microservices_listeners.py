@@ -90,7 +90,7 @@ def sockets(proc: str = "/proc") -> list[dict]:
             fields = line.split()
             if len(fields) < 10 or fields[3] != wanted_state:
                 continue
-            hex_address, _, hex_port = fields[1].partition(":")
+            hex_address, _colon, hex_port = fields[1].partition(":")
             found.append(
                 {
                     "address": decode_address(hex_address, family),

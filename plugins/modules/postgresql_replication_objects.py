@@ -273,12 +273,7 @@ class Primary:
                 )
 
     def plan_slots(self, wanted: list[str], prefix: str) -> None:
-        existing = {
-            name: active
-            for name, active in self.query(
-                "SELECT slot_name, active FROM pg_replication_slots WHERE slot_type = 'physical'"
-            )
-        }
+        existing = dict(self.query("SELECT slot_name, active FROM pg_replication_slots WHERE slot_type = 'physical'"))
         for name in wanted:
             if name not in existing:
                 self.plan(f"created slot {name}", "SELECT pg_create_physical_replication_slot(%s)", (name,))

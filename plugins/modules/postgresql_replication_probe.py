@@ -179,7 +179,7 @@ def main() -> None:
     service_active = False
     systemctl = module.get_bin_path("systemctl")
     if systemctl:
-        _, out, _ = module.run_command([systemctl, "is-active", f"postgresql@{version}-{cluster}.service"])
+        _rc, out, _err = module.run_command([systemctl, "is-active", f"postgresql@{version}-{cluster}.service"])
         service_active = out.strip() == "active"
 
     module.exit_json(
