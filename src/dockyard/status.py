@@ -1,5 +1,5 @@
-"""`dockyard status`: the platform as it is, from playbooks/status.yml, in the
-shape DESIGN.md gives the status JSON."""
+"""`dockyard status`: the platform as it is, from playbooks/status.yml; with
+--json the same as one object, whose shape tests/integration/test_cli.py checks."""
 
 from __future__ import annotations
 

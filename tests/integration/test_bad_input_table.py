@@ -196,7 +196,7 @@ def dockyard(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("table") / "project"
     root.mkdir()
-    for name in ("roles", "playbooks", "ansible.cfg", "services"):
+    for name in ("roles", "playbooks", "ansible.cfg", "services", ".collections"):
         (root / name).symlink_to(REPO_ROOT / name)
     (root / "inventory").mkdir()
     return root

@@ -28,7 +28,7 @@ LAB = "dockyard-clitest"
 def project(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("cli-lab") / "project"
     root.mkdir()
-    for name in ("roles", "playbooks", "ansible.cfg", "scripts", "services"):
+    for name in ("roles", "playbooks", "ansible.cfg", "scripts", "services", ".collections"):
         (root / name).symlink_to(REPO_ROOT / name)
     (root / "inventory").mkdir()
     (root / "inventory" / "localhost.yml").symlink_to(REPO_ROOT / "inventory" / "localhost.yml")

@@ -50,9 +50,7 @@ def test_the_installed_artifact_runs_the_docker_engine_role(tmp_path: Path) -> N
         f"[defaults]\ncollections_path = {collections}\ninterpreter_python = auto_silent\n"
         "[connection]\npipelining = True\n"
     )
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_") and key != "PYTHONPATH"
-    }
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_") and key != "PYTHONPATH"}
     env.update(ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     with systemd_host(tmp_path) as host:
         # Check mode runs every task file of the role (and its modules and
