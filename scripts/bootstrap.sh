@@ -132,40 +132,14 @@ postgresql_users:
     password: "{{ local_app_db_password }}"
 YAML
   cat > "$dir/group_vars/app_hosts.yml" <<YAML
-# Written by scripts/bootstrap.sh --local: the sample services of services/.
-microservices_networks:
-  - name: dockyard-apps
-microservices:
-  - name: api
-    build:
-      context: $DOCKYARD_ROOT/services/api
-      args: {BASE_IMAGE: "$base"}
-    env:
-      DB_PRIMARY_HOST: "$address"
-      DB_REPLICA_HOSTS: "$address"
-      DB_PORT: "5432"
-      DB_NAME: app
-      DB_USER: app
-    secret_env:
-      DB_PASSWORD: "{{ local_app_db_password }}"
-    networks: [dockyard-apps]
-    healthcheck:
-      test: [CMD, curl, -fsS, "http://127.0.0.1:8000/health"]
-      interval: 5s
-      timeout: 3s
-      retries: 5
-  - name: gateway
-    build:
-      context: $DOCKYARD_ROOT/services/gateway
-      args: {BASE_IMAGE: "$base"}
-    ports: ["8080:8080"]
-    networks: [dockyard-apps]
-    depends_on: [api]
-    healthcheck:
-      test: [CMD, curl, -fsS, "http://127.0.0.1:8080/health"]
-      interval: 5s
-      timeout: 3s
-      retries: 5
+# Written by scripts/bootstrap.sh --local: services/platform.yml, built here.
+dockyard_sample_platform: >-
+  {{ lookup('ansible.builtin.file', '$DOCKYARD_ROOT/services/platform.yml') | from_yaml
+     | dockyard.platform.sample_platform(services_dir='$DOCKYARD_ROOT/services', base_image='$base',
+                                         db_primary='$address', db_replicas=['$address'],
+                                         db_password=local_app_db_password) }}
+microservices_networks: "{{ dockyard_sample_platform.microservices_networks }}"
+microservices: "{{ dockyard_sample_platform.microservices }}"
 YAML
   if [ ! -f "$dir/group_vars/all/secrets.yml" ]; then
     (

@@ -35,8 +35,11 @@ def checkout_copy(target: Path) -> None:
     ).stdout.split(b"\0")
     for name in filter(None, (entry.decode() for entry in listed)):
         source = REPO_ROOT / name
-        if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            # As git checks it out: .collections/.../platform -> ../../..
+            os.symlink(os.readlink(source), target / name)
+        elif source.is_file():
             shutil.copy2(source, target / name)
 
 
