@@ -24,7 +24,7 @@ DOCKYARD = str(VENV_BIN / "dockyard")
 def make_project(root: Path) -> Path:
     project = root / "project"
     project.mkdir()
-    for name in ("roles", "playbooks", "ansible.cfg", "scripts", "services"):
+    for name in ("roles", "playbooks", "ansible.cfg", "scripts", "services", ".collections"):
         (project / name).symlink_to(REPO / name)
     (project / "inventory").mkdir()
     (project / "inventory" / "localhost.yml").symlink_to(REPO / "inventory" / "localhost.yml")

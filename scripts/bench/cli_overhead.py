@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 def make_project(root: Path, tasks: int) -> Path:
     (root / "playbooks").mkdir(parents=True)
     (root / "roles").symlink_to(REPO / "roles")
+    (root / ".collections").symlink_to(REPO / ".collections")
     (root / "playbooks" / "validate.yml").symlink_to(REPO / "playbooks" / "validate.yml")
     shutil.copy(REPO / "ansible.cfg", root / "ansible.cfg")
     lines = ["---", "- name: Benchmark play", "  hosts: all", "  gather_facts: false", "  tasks:"]
