@@ -22,7 +22,9 @@ what="${1:-all}"
 
 setup() {
   set -e
-  ensure_apt_packages debootstrap iptables git ca-certificates openssh-client
+  # python3-venv: ensurepip, which ansible-test's sanity venvs bootstrap pip from
+  # (scripts/ci/get_pip_offline.py).
+  ensure_apt_packages debootstrap iptables git ca-certificates openssh-client python3-venv
   ensure_docker_engine_package
   ensure_dockerd
   ensure_venv test
