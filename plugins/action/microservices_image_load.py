@@ -17,6 +17,12 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         archive = self._task.args.get("archive")
+        # Check mode changes nothing, here either: the archive stays where it is
+        # (it may be the user's own) and the host's engine is not asked.
+        if self._task.check_mode:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+            result.update(changed=True, msg=f"would send {archive} and load it into the host's engine")
+            return result
         try:
             if not archive or not os.path.isfile(archive):
                 raise AnsibleActionFail(f"microservices_image_load: no archive at {archive} on the control machine")

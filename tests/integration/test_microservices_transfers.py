@@ -147,6 +147,14 @@ def test_an_image_archive_is_loaded_and_removed(tmp_path: Path, shipped_image) -
     assert not archive.exists(), "the control machine's copy stays behind"
 
 
+def test_check_mode_sends_nothing_and_keeps_the_archive(tmp_path: Path, shipped_image) -> None:
+    tag, archive = shipped_image
+    result = run_task(tmp_path, {"dockyard.platform.microservices_image_load": {"archive": str(archive)}}, "--check")
+    assert result["changed"] is True
+    assert archive.exists(), "check mode removed the control machine's archive"
+    assert docker("image", "inspect", tag).returncode != 0
+
+
 def test_a_broken_archive_fails_and_is_removed(tmp_path: Path) -> None:
     archive = tmp_path / "image.tar"
     archive.write_bytes(b"not a tar")
