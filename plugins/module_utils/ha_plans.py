@@ -155,6 +155,17 @@ def cluster_states(
     return {host: host_state(hostvars[host]) for host in cluster if host in play_hosts}
 
 
+def running_primaries(states: Mapping[str, HostState]) -> list[str]:
+    """The reachable hosts that run as a primary, in the states' order."""
+    return [h for h, s in states.items() if s.running_primary]
+
+
+def sole_primary(states: Mapping[str, HostState]) -> str:
+    """The one running primary, or '' when there is none or more than one."""
+    primaries = running_primaries(states)
+    return primaries[0] if len(primaries) == 1 else ""
+
+
 def rank(states: Mapping[str, HostState], candidates: Sequence[str], target: str) -> Ranking:
     """The most advanced running replica (ties go to the later name, as a
     stable choice), how many bytes the target is behind it, and the replicas
@@ -194,7 +205,7 @@ def failover_refusal(
         )
     if force:
         return ""
-    primaries = [h for h, s in states.items() if s.running_primary and h != target]
+    primaries = [h for h in running_primaries(states) if h != target]
     if primaries:
         return (
             f"{primaries[0]} is running as the primary and this machine reaches it: a failover is for a lost"
@@ -245,31 +256,31 @@ def plan_failover(
     hold: a target streaming from it close behind is handed everything by its
     clean stop instead, and then no replica can end up ahead of it."""
     unreachable = [h for h in cluster if h not in states]
-    running_primaries = [h for h, s in states.items() if s.running_primary]
+    primaries = running_primaries(states)
     candidates = [h for h, s in states.items() if s.running_replica]
     stopped_primaries = [h for h, s in states.items() if not s.running and not s.in_recovery and s.has_data]
     newest = max((s.timeline for s in states.values()), default=0)
-    promoted_already = target in running_primaries and states[target].timeline == newest
-    old = running_primaries[0] if len(running_primaries) == 1 else ""
+    promoted_already = target in primaries and states[target].timeline == newest
+    old = sole_primary(states)
     handover_from = old if old and old != target and _hands_over(target_row, max_lag_bytes) else ""
     ranking = Ranking() if handover_from else rank(states, candidates, target)
     refusal = failover_refusal(states, target, force, promoted_already, ranking.behind, ranking.most_advanced)
-    others_running = [h for h in running_primaries if h != target]
+    others_running = [h for h in primaries if h != target]
     stopped = [h for h, s in states.items() if not s.running]
     return FailoverPlan(
         refusal=refusal,
         promoted_already=promoted_already,
         unreachable=unreachable,
-        running_primaries=running_primaries,
+        running_primaries=primaries,
         candidates=candidates,
         stopped_primaries=stopped_primaries,
         handover_from=handover_from,
         ranking=ranking,
         ask_upstream=[]
-        if promoted_already or force or running_primaries
+        if promoted_already or force or primaries
         else [h for h, s in states.items() if s.streaming and s.upstream_address],
         reread_positions=not handover_from and not promoted_already and bool(others_running),
-        fence=[h for h in running_primaries + stopped_primaries if h != target],
+        fence=[h for h in primaries + stopped_primaries if h != target],
         followers=[h for h in candidates if h != target and h not in ranking.ahead_of_target],
         left_out=_unique(unreachable + others_running + ranking.ahead_of_target + stopped),
     )
@@ -286,7 +297,7 @@ def switchover_refusal(
     target's row (the primary's pg_stat_replication view of it) is judged once
     it was read."""
     unreachable = [h for h in cluster if h not in states]
-    primaries = [h for h, s in states.items() if s.running_primary]
+    primaries = running_primaries(states)
     if target not in cluster:
         return f"Switchover needs a target: dockyard switchover --to HOST (one of {', '.join(cluster)})."
     if unreachable:
@@ -328,8 +339,7 @@ def plan_switchover(
     """The switchover to target: the old primary stops cleanly (handing its
     last WAL to every connected standby) and follows the target; a replica
     whose server is down is re-pointed but not waited for."""
-    primaries = [h for h, s in states.items() if s.running_primary]
-    old = primaries[0] if len(primaries) == 1 else ""
+    old = sole_primary(states)
     return SwitchoverPlan(
         refusal=switchover_refusal(cluster, states, target, max_lag_bytes, target_row),
         old_primary=old,
@@ -437,9 +447,7 @@ def failover_plan_of(
 ) -> dict[str, Any]:
     """plan_failover from the facts of this run (the filter's entry point)."""
     states = cluster_states(hostvars, cluster, play_hosts)
-    primaries = [h for h, s in states.items() if s.running_primary]
-    old = primaries[0] if len(primaries) == 1 else ""
-    row = _target_row(hostvars, old, "postgresql_replication_target_on_old_primary")
+    row = _target_row(hostvars, sole_primary(states), "postgresql_replication_target_on_old_primary")
     return plan_failover(cluster, states, target, force, int(max_lag_bytes), row).as_dict()
 
 
@@ -452,9 +460,7 @@ def switchover_plan_of(
 ) -> dict[str, Any]:
     """plan_switchover from the facts of this run (the filter's entry point)."""
     states = cluster_states(hostvars, cluster, play_hosts)
-    primaries = [h for h, s in states.items() if s.running_primary]
-    old = primaries[0] if len(primaries) == 1 else ""
-    row = _target_row(hostvars, old, "postgresql_replication_target_row")
+    row = _target_row(hostvars, sole_primary(states), "postgresql_replication_target_row")
     return plan_switchover(cluster, states, target, int(max_lag_bytes), row).as_dict()
 
 
