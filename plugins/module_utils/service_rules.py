@@ -12,16 +12,6 @@ from ansible_collections.dockyard.platform.plugins.module_utils.ports import Por
 NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
-RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
-
-
-KNOWN_FIELDS = {
-    "name", "image", "build", "ports", "env", "secret_env", "networks", "volumes", "healthcheck",
-    "restart_policy", "depends_on", "memory", "cpus", "command", "state", "labels", "pull",
-    "host_mounts",
-}  # fmt: skip
-
-
 # Docker's memory sizes: a number of bytes, or with b, k, m or g.
 MEMORY = re.compile(r"^\d+(\.\d+)?\s*[bkmg]?$", re.IGNORECASE)
 
@@ -46,7 +36,12 @@ HOST_TREES = ("/proc", "/sys", "/dev", "/var/lib/docker", "/run/containerd")
 
 def problems(services: Any, networks: Any = None, host: str = "") -> list[str]:
     """Everything wrong with a host's `microservices` list, one message each,
-    naming the host, the service and the field."""
+    naming the host, the service and the field.
+
+    The role's argument spec has already checked each field's name, type and
+    choices. Its type checks convert, though, without changing the variable
+    (a string passes as a one-item list, "a=b" as a mapping), so the types
+    the role's tasks rely on are checked again here."""
     where = f"{host}: " if host else ""
     if not isinstance(services, list):
         return [f"{where}microservices must be a list of services, got {type(services).__name__}"]
@@ -68,13 +63,7 @@ def problems(services: Any, networks: Any = None, host: str = "") -> list[str]:
         elif name in names:
             found.append(f"{label}: the name is used twice on this host")
         names.append(str(name))
-        unknown = sorted(set(service) - KNOWN_FIELDS)
-        if unknown:
-            found.append(f"{label}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(KNOWN_FIELDS))}")
-        state = service.get("state", "present")
-        if state not in ("present", "absent"):
-            found.append(f"{label}: state must be present or absent, got '{state}'")
-        if state == "absent":
+        if service.get("state", "present") == "absent":
             continue
         build = service.get("build")
         if not service.get("image") and not build:
@@ -92,8 +81,6 @@ def problems(services: Any, networks: Any = None, host: str = "") -> list[str]:
             if not isinstance(value, list) or any(isinstance(v, (dict, list)) for v in value):
                 found.append(f"{label}: {field} must be a list of strings")
         found.extend(f"{label}: {problem}" for problem in _resource_problems(service))
-        if service.get("restart_policy", "unless-stopped") not in RESTART_POLICIES:
-            found.append(f"{label}: restart_policy must be one of {', '.join(RESTART_POLICIES)}")
         for network in service.get("networks", []) if isinstance(service.get("networks"), list) else []:
             if network not in declared:
                 found.append(f"{label}: network '{network}' is not declared in microservices_networks")
@@ -161,8 +148,6 @@ def _resource_problems(service: dict[str, Any]) -> list[str]:
                 " (root on it, or its Docker engine); mount a directory of its own, or set host_mounts: true"
                 " on the service if that is what it is for"
             )
-    if "host_mounts" in service and not isinstance(service["host_mounts"], bool):
-        found.append("host_mounts must be true or false")
     return found
 
 

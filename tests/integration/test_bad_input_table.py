@@ -76,7 +76,19 @@ HOST_CASES: dict[str, tuple[str, dict[str, Any], list[str]]] = {
         services({**ONE, "networks": ["nowhere"]}),
         ["network 'nowhere' is not declared in microservices_networks"],
     ),
-    "svc-unknown-field": ("app", services({**ONE, "port": ["8080:80"]}), ["unknown field(s) port"]),
+    # The argument spec's nested options: Ansible's own checks.
+    "svc-unknown-field": ("app", services({**ONE, "port": ["8080:80"]}), ["microservices.port", "Supported parameters"]),
+    "svc-restart-policy": (
+        "app",
+        services({**ONE, "restart_policy": "sometimes"}),
+        ["restart_policy must be one of", "unless-stopped", "got: sometimes"],
+    ),
+    "svc-build-without-context": (
+        "app",
+        services({"name": "a", "build": {"dockerfile": "Dockerfile"}}),
+        ["missing required arguments: context"],
+    ),
+    "svc-ports-mapping": ("app", services({**ONE, "ports": {"8080": 80}}), ["ports", "unable to convert to list"]),
     "svc-memory": ("app", services({**ONE, "memory": "lots"}), ["memory 'lots' is not a size"]),
     "svc-cpus": ("app", services({**ONE, "cpus": "many"}), ["cpus 'many' is not a number of CPUs"]),
     "svc-docker-socket": (

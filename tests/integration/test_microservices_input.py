@@ -60,7 +60,7 @@ BAD_SERVICES = {
     ),
     "unknown field": (
         [{"name": "a", "image": IMAGE, "port": ["8080:80"]}],
-        ["service 'a'", "unknown field(s) port"],
+        ["microservices.port", "Supported parameters include"],
     ),
     "memory that is no size": (
         [{"name": "a", "image": IMAGE, "memory": "lots"}],
