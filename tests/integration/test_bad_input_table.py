@@ -26,6 +26,7 @@ from support import REPO_ROOT
 IMAGE = "dockyard-test/busybox:latest"
 API = REPO_ROOT / "services" / "api"
 GOOD_PASSWORD = "correct-horse-battery-staple"
+TYPO_PASSWORD = "typo-password-never-printed-4711"
 ONE = {"name": "a", "image": IMAGE}
 
 
@@ -77,7 +78,11 @@ HOST_CASES: dict[str, tuple[str, dict[str, Any], list[str]]] = {
         ["network 'nowhere' is not declared in microservices_networks"],
     ),
     # The argument spec's nested options: Ansible's own checks.
-    "svc-unknown-field": ("app", services({**ONE, "port": ["8080:80"]}), ["microservices.port", "Supported parameters"]),
+    "svc-unknown-field": (
+        "app",
+        services({**ONE, "port": ["8080:80"]}),
+        ["microservices.port", "Supported parameters"],
+    ),
     "svc-restart-policy": (
         "app",
         services({**ONE, "restart_policy": "sometimes"}),
@@ -156,6 +161,18 @@ HOST_CASES: dict[str, tuple[str, dict[str, Any], list[str]]] = {
         "replica",
         {"postgresql_users": [{"name": "app", "password": GOOD_PASSWORD, "role_attr_flags": "LOGIN,ADMIN"}]},
         ["postgresql_users 'app' has role_attr_flags ADMIN"],
+    ),
+    # A typo in a user's keys: refused by the spec's nested options, and the
+    # password (the entry is no_log) is not repeated in the refusal.
+    "pg-user-typo": (
+        "replica",
+        {"postgresql_users": [{"name": "app", "passwrd": TYPO_PASSWORD}]},
+        ["postgresql_users.passwrd", "Supported parameters include"],
+    ),
+    "pg-grant-without-database": (
+        "replica",
+        {"postgresql_users": [{"name": "app", "password": GOOD_PASSWORD, "grants": [{"privileges": "CONNECT"}]}]},
+        ["missing required arguments: database"],
     ),
     "pg-port": ("replica", {"postgresql_port": 70000}, ["postgresql_port is 70000", "between 1 and 65535"]),
     "pg-short-lab-password": (
@@ -239,6 +256,11 @@ def test_a_host_with_bad_variables_is_refused_with_its_name_variable_and_fix(
     said = refusals.get(host, "")
     for word in [host, *words]:
         assert word in said, f"{host}: {word!r} not in {said!r}"
+
+
+def test_a_refusal_never_repeats_a_password(refusals: dict[str, str]) -> None:
+    said = " ".join(refusals.values())
+    assert TYPO_PASSWORD not in said and GOOD_PASSWORD not in said
 
 
 def test_a_host_name_libpq_would_misread_is_refused(refusals: dict[str, str]) -> None:
