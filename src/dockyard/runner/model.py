@@ -8,16 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# Tasks whose failure means the input was wrong, not that a host misbehaved;
-# when only they failed and nothing changed, the run ends with exit code 2.
-INPUT_CHECK_ACTIONS = frozenset(
+# The tasks that refuse: Dockyard's refuse and require (fail and assert under
+# names that say "the input or the state found makes this unsafe") and
+# Ansible's argument spec checks. A run whose only failures are refusals, and
+# that changed nothing, ends with exit code 2; any other failure (a health
+# check, the canary, a report after a rollback) is a failed run.
+REFUSAL_ACTIONS = frozenset(
     {
-        "assert",
-        "ansible.builtin.assert",
+        "dockyard.platform.refuse",
+        "dockyard.platform.require",
         "validate_argument_spec",
         "ansible.builtin.validate_argument_spec",
-        "fail",
-        "ansible.builtin.fail",
     }
 )
 RECAP_KEYS = {
@@ -91,14 +92,14 @@ class RunResult:
 
     @property
     def bad_input(self) -> bool:
-        """Failed only in input checks, before any host changed."""
+        """Refused (only refusals failed) before any host changed."""
         nothing_changed = all(counts.get("changed", 0) == 0 for counts in self.recap.values())
         return (
             not self.ok
             and not self.cancelled
             and bool(self.failures)
             and nothing_changed
-            and all(f.action in INPUT_CHECK_ACTIONS for f in self.failures)
+            and all(f.action in REFUSAL_ACTIONS for f in self.failures)
         )
 
     def as_dict(self) -> dict[str, Any]:
