@@ -35,7 +35,7 @@ attributes:
 EXAMPLES = r"""
 - name: Refuse to replace a data directory that holds data
   dockyard.platform.refuse:
-    msg: "{{ inventory_hostname }}: the data directory holds a cluster; set postgresql_force_reclone: true to replace it."
+    msg: "{{ inventory_hostname }}: the data directory holds a cluster; replace it with: dockyard rejoin HOST --force"
   when: data_directory_in_use
 """
 
