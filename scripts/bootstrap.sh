@@ -60,20 +60,8 @@ control_machine_docker() {
   fi
   if has_systemd; then
     log "installing Docker Engine on this machine with the docker_engine role (source: $docker_source)"
-    local inventory="$DOCKYARD_ROOT/.cache/bootstrap/control-machine.yml"
-    mkdir -p "$(dirname "$inventory")"
-    cat > "$inventory" <<YAML
-# Written by scripts/bootstrap.sh: this machine, as the one docker host.
-all:
-  children:
-    docker_hosts:
-      hosts:
-        localhost:
-          ansible_connection: local
-          ansible_python_interpreter: /usr/bin/python3
-          docker_engine_source: $docker_source
-          docker_engine_users: ["${SUDO_USER:-root}"]
-YAML
+    local inventory
+    inventory="$(write_inventory control-machine)"
     as_root env "PATH=$PATH" DOCKYARD_HOME="$DOCKYARD_ROOT" "$DOCKYARD_VENV/bin/dockyard" docker -i "$inventory"
     # That run was root's; its run records and facts stay this user's.
     [ "$(id -u)" = 0 ] || as_root chown -R "$(id -u):$(id -g)" "$DOCKYARD_ROOT/.dockyard" "$DOCKYARD_ROOT/.cache"
@@ -84,74 +72,18 @@ YAML
   ensure_dockerd
 }
 
-# The address the services reach PostgreSQL at: this server's main IPv4.
-main_address() {
-  ip -4 route get 192.0.2.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p' | head -n1
-}
-
-write_local_inventory() {
-  local dir="$DOCKYARD_ROOT/inventory/local" host address base
-  host="$(hostname -s)"
-  address="$(main_address)"
-  [ -n "$address" ] || fail "could not find this server's IPv4 address (ip route get); is the network up?"
-  base="${DOCKYARD_BASE_IMAGE:-debian:bookworm-slim}"
-  mkdir -p "$dir/group_vars/all"
-  chmod 0700 "$dir"
-  cat > "$dir/hosts.yml" <<YAML
-# Written by scripts/bootstrap.sh --local: this server runs everything.
-all:
-  children:
-    docker_hosts:
-      hosts:
-        $host:
-    app_hosts:
-      hosts:
-        $host:
-    postgresql:
-      children:
-        postgresql_primary:
-          hosts:
-            $host:
-        postgresql_replicas:
-          hosts: {}
-YAML
-  cat > "$dir/group_vars/all/main.yml" <<YAML
-# Written by scripts/bootstrap.sh --local; rewritten by each run (not secrets.yml).
-ansible_connection: local
-ansible_python_interpreter: /usr/bin/python3
-docker_engine_source: $docker_source
-# PostgreSQL listens on the server's address; the services reach it from
-# Docker's networks (Docker's default pools are in 172.16.0.0/12).
-postgresql_address: $address
-postgresql_client_networks: ["172.16.0.0/12"]
-postgresql_databases:
-  - name: app
-    owner: app
-postgresql_users:
-  - name: app
-    password: "{{ local_app_db_password }}"
-YAML
-  cat > "$dir/group_vars/app_hosts.yml" <<YAML
-# Written by scripts/bootstrap.sh --local: services/platform.yml, built here.
-dockyard_sample_platform: >-
-  {{ lookup('ansible.builtin.file', '$DOCKYARD_ROOT/services/platform.yml') | from_yaml
-     | dockyard.platform.sample_platform(services_dir='$DOCKYARD_ROOT/services', base_image='$base',
-                                         db_primary='$address', db_replicas=['$address'],
-                                         db_password=local_app_db_password) }}
-microservices_networks: "{{ dockyard_sample_platform.microservices_networks }}"
-microservices: "{{ dockyard_sample_platform.microservices }}"
-YAML
-  if [ ! -f "$dir/group_vars/all/secrets.yml" ]; then
-    (
-      umask 077
-      printf '# Generated once by scripts/bootstrap.sh --local; keep it out of git.\n' > "$dir/group_vars/all/secrets.yml"
-      printf 'postgresql_replication_password: %s\n' "$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)" \
-        >> "$dir/group_vars/all/secrets.yml"
-      printf 'local_app_db_password: %s\n' "$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)" \
-        >> "$dir/group_vars/all/secrets.yml"
-    )
-  fi
-  chmod -R go-rwx "$dir"
+# The inventory of this machine (playbooks/local.yml writes it, as the lab's
+# is written): KIND is server (--local) or control-machine. Prints its path.
+write_inventory() {
+  local kind="$1" dir
+  case "$kind" in
+    server) dir="$DOCKYARD_ROOT/inventory/local" ;;
+    *) dir="$DOCKYARD_ROOT/.cache/bootstrap/control-machine" ;;
+  esac
+  "$DOCKYARD_VENV/bin/ansible-playbook" -i localhost, "$DOCKYARD_ROOT/playbooks/local.yml" \
+    -e "local_inventory=$kind" -e "local_docker_source=$docker_source" \
+    -e "{\"local_docker_users\": [\"${SUDO_USER:-root}\"]}" \
+    -e "local_base_image=${DOCKYARD_BASE_IMAGE:-debian:bookworm-slim}" >&2
   echo "$dir"
 }
 
@@ -170,7 +102,7 @@ phase_done
 if [ "$mode" = local ]; then
   has_systemd || fail "--local provisions this server through systemd, which does not run here"
   phase "inventory for this server"
-  inventory="$(write_local_inventory)"
+  inventory="$(write_inventory server)"
   log "inventory: $inventory"
   phase_done
 

@@ -3,6 +3,7 @@ ansible-playbook runs. Nothing here is faked."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -15,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Where Ansible (and Python: pyproject's pytest pythonpath) finds the repository
@@ -33,33 +36,45 @@ def load_source(name: str, path: Path) -> ModuleType:
     return loaded
 
 
+# How a container runs systemd without --privileged, as the lab and Molecule
+# start their hosts (playbooks/tasks/systemd-hosts.yml): a test host is a lab host.
+SYSTEMD_HOST = REPO_ROOT / "playbooks" / "vars" / "systemd-host.yml"
+
+
+@functools.cache
 def cgroup_v2() -> bool:
-    return Path("/sys/fs/cgroup/cgroup.controllers").exists()
+    """Whether the engine's host runs cgroup v2, asked of the engine as the
+    playbooks ask it (docker_host_info's CgroupVersion)."""
+    version = subprocess.run(
+        ["docker", "info", "--format", "{{.CgroupVersion}}"], capture_output=True, text=True
+    ).stdout.strip()
+    return version == "2"
+
+
+def systemd_host_settings() -> dict:
+    return yaml.safe_load(SYSTEMD_HOST.read_text())["systemd_host"]
 
 
 def systemd_container_args() -> list[str]:
-    """The options that run systemd in a container without --privileged."""
-    access = "rw" if cgroup_v2() else "ro"
-    return [
-        "--cap-add",
-        "SYS_ADMIN",
-        "--cap-add",
-        "NET_ADMIN",
-        "--security-opt",
-        "seccomp=unconfined",
-        "--security-opt",
-        "apparmor=unconfined",
-        "--cgroupns",
-        "host",
-        "--tmpfs",
-        "/run",
-        "--tmpfs",
-        "/run/lock",
-        "--tmpfs",
-        "/tmp",
-        "-v",
-        f"/sys/fs/cgroup:/sys/fs/cgroup:{access}",
-    ]
+    """The `docker run` options that run systemd in a container without
+    --privileged (those before the image; systemd_container_command after it)."""
+    settings = systemd_host_settings()
+    cgroup = settings["cgroup"]
+    args = ["--stop-signal", settings["stop_signal"]]
+    for capability in settings["capabilities"]:
+        args += ["--cap-add", capability]
+    for option in settings["security_opts"]:
+        args += ["--security-opt", option]
+    if cgroup_v2():
+        args += ["--cgroupns", settings["cgroupns_mode"]]
+    for path in settings["tmpfs"]:
+        args += ["--tmpfs", path]
+    access = cgroup["v2"] if cgroup_v2() else cgroup["v1"]
+    return [*args, "-v", f"{cgroup['path']}:{cgroup['path']}:{access}"]
+
+
+def systemd_container_command() -> list[str]:
+    return [systemd_host_settings()["command"]]
 
 
 @dataclass
@@ -95,7 +110,18 @@ class Host:
 def systemd_host(tmp_path: Path, groups: tuple[str, ...] = ("docker_hosts",)) -> Iterator[Host]:
     name = f"dockyard-pytest-{uuid.uuid4().hex[:8]}"
     subprocess.run(
-        ["docker", "run", "-d", "--name", name, "--hostname", "testhost", *systemd_container_args(), LAB_IMAGE],
+        [
+            "docker",
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--hostname",
+            "testhost",
+            *systemd_container_args(),
+            LAB_IMAGE,
+            *systemd_container_command(),
+        ],
         check=True,
         capture_output=True,
     )

@@ -44,7 +44,7 @@ def test_each_dockerfile_checks_health_as_the_platform_does(service: str) -> Non
 
 @pytest.mark.parametrize(
     "path",
-    ["playbooks/tasks/lab-create.yml", "scripts/bootstrap.sh", "molecule/default/molecule.yml"],
+    ["playbooks/tasks/lab-create.yml", "playbooks/local.yml", "molecule/default/molecule.yml"],
 )
 def test_the_places_that_deploy_it_render_the_definition(path: str) -> None:
     text = (ROOT / path).read_text()
