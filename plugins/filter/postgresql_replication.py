@@ -25,6 +25,7 @@ class FilterModule:
             "postgresql_quorum": postgresql_config.quorum,
             "postgresql_problems": postgresql_rules.problems,
             "postgresql_conf_value": postgresql_config.conf_value,
+            "postgresql_conninfo": postgresql_config.conninfo,
             "postgresql_pgpass_field": postgresql_config.pgpass_field,
             "postgresql_peer_addresses": addresses.peer_addresses,
             "postgresql_clone_decision": replica_plans.clone_decision,

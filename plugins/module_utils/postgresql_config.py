@@ -49,3 +49,46 @@ def conf_value(value: Any) -> str:
     if isinstance(value, (int, float)):
         return str(value)
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def conninfo_value(value: Any) -> str:
+    """A value of a libpq connection string: bare when it is one plain word,
+    else single-quoted with backslash and quote escaped."""
+    text = str(value)
+    if text and re.fullmatch(r"[A-Za-z0-9_./:@+-]+", text):
+        return text
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def conninfo(
+    host: str,
+    port: int,
+    user: str,
+    passfile: str,
+    *,
+    dbname: str = "",
+    application_name: str = "",
+    connect_timeout: int = 5,
+    keepalives: bool = False,
+    ca_file: str = "",
+) -> str:
+    """How a cluster host connects to another (streaming, pg_basebackup,
+    pg_rewind): the password from the passfile, and with ca_file, TLS that
+    verifies the server's certificate and name against the cluster CA and
+    binds the password exchange to that channel, so that no one in the path
+    can downgrade the connection or read the WAL stream. Without ca_file
+    (postgresql_tls: false), TLS where the server offers it."""
+    fields: list[tuple[str, Any]] = [("host", host), ("port", port), ("user", user)]
+    if dbname:
+        fields.append(("dbname", dbname))
+    fields.append(("passfile", passfile))
+    if application_name:
+        fields.append(("application_name", application_name))
+    if ca_file:
+        fields += [("sslmode", "verify-full"), ("sslrootcert", ca_file), ("channel_binding", "require")]
+    else:
+        fields.append(("sslmode", "prefer"))
+    fields.append(("connect_timeout", connect_timeout))
+    if keepalives:
+        fields += [("keepalives_idle", 10), ("keepalives_interval", 5), ("keepalives_count", 3)]
+    return " ".join(f"{key}={conninfo_value(value)}" for key, value in fields)

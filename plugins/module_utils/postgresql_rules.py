@@ -127,6 +127,7 @@ def problems(values: dict[str, Any], host: str, replica_count: int, lab: bool) -
             " give this host's IP, or leave it empty to use its default route's address."
         )
     found.extend(_settings_problems(values.get("settings"), host))
+    found.extend(_tls_problems(values.get("tls") or {}, host))
     bad = bad_networks(values["client_networks"])
     if bad:
         found.append(
@@ -195,4 +196,35 @@ def _settings_problems(settings: Any, host: str) -> list[str]:
             found.append(
                 f"{host}: postgresql_settings '{name}' must be one value on one line (a string, number or boolean)."
             )
+    return found
+
+
+def _tls_problems(tls: dict[str, Any], host: str) -> list[str]:
+    """A CA of the user's own comes whole (certificate and key, PEM); renewal
+    must leave a certificate some life, or every run would re-issue it."""
+    if not tls or not tls.get("enabled", True):
+        return []
+    found = []
+    cert, key = str(tls.get("ca_cert") or ""), str(tls.get("ca_key") or "")
+    if bool(cert) != bool(key):
+        given, missing = (
+            ("postgresql_tls_ca_cert", "postgresql_tls_ca_key")
+            if cert
+            else ("postgresql_tls_ca_key", "postgresql_tls_ca_cert")
+        )
+        found.append(
+            f"{host}: {given} is set but {missing} is not: a CA of your own needs both (PEM, the key in a"
+            " vault); leave both empty and Dockyard makes the cluster's CA."
+        )
+    if cert and "-----BEGIN CERTIFICATE-----" not in cert:
+        found.append(f"{host}: postgresql_tls_ca_cert is not a PEM certificate (-----BEGIN CERTIFICATE-----).")
+    if key and "PRIVATE KEY-----" not in key:
+        found.append(f"{host}: postgresql_tls_ca_key is not a PEM private key (it is not shown here).")
+    renew, days = as_int(tls.get("renew_days")), as_int(tls.get("certificate_days"))
+    if renew is None or days is None or not 0 < renew < days:
+        found.append(
+            f"{host}: postgresql_tls_renew_days ({tls.get('renew_days')}) must be above 0 and below"
+            f" postgresql_tls_certificate_days ({tls.get('certificate_days')}), or every run would renew"
+            " the certificates (defaults: 30 and 397)."
+        )
     return found

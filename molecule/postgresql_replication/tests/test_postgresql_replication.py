@@ -128,8 +128,16 @@ def test_no_network_line_trusts_anyone_and_every_address_is_an_address():
             host, "SELECT type, auth_method, coalesce(netmask, '') FROM pg_hba_file_rules WHERE type LIKE 'host%'"
         )
         for line in rows.splitlines():
-            _, method, netmask = line.split("|")
-            assert method == "scram-sha-256", f"{host}: {line}"
+            kind, method, netmask = line.split("|")
+            # TLS (postgresql_tls): every network line but loopback is hostssl,
+            # and a connection without TLS meets a reject.
+            if kind == "hostnossl":
+                assert method == "reject", f"{host}: {line}"
+            else:
+                assert method == "scram-sha-256", f"{host}: {line}"
+                assert kind == "hostssl" or netmask in ("255.255.255.255", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), (
+                    f"{host}: {line}"
+                )
             # A host name in the address field has no netmask.
             assert netmask, f"{host}: {line}"
         assert (
@@ -296,6 +304,132 @@ def test_configuration_written_by_a_cut_short_run_is_applied_by_the_next():
     rc, output = converge()
     assert rc == 0, output
     assert {psql(host, "SHOW work_mem") for host in CLUSTER} == {"4MB"}
+
+
+def replication_over_tls() -> list[str]:
+    """Whether each replica's stream from the primary is TLS ('t' or 'f')."""
+    rows = psql(PRIMARY, "SELECT s.ssl FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid) ORDER BY 1")
+    return rows.splitlines()
+
+
+def tls_everywhere() -> bool:
+    # db4, added by the tests above, may still stream too.
+    found = replication_over_tls()
+    return len(found) >= len(REPLICAS) and set(found) == {"t"}
+
+
+def test_every_replica_streams_over_verified_tls():
+    assert tls_everywhere(), replication_over_tls()
+    for replica in REPLICAS:
+        conninfo = psql(replica, "SHOW primary_conninfo")
+        assert "sslmode=verify-full" in conninfo and "channel_binding=require" in conninfo, conninfo
+        assert REPLICATION_PASSWORD not in conninfo
+
+
+def test_a_cluster_without_tls_switches_to_it_without_a_clone_or_a_restart():
+    # What the previous version left (sslmode=prefer, host lines), then the
+    # next run with TLS: reloads only, the data directories kept.
+    rc, output = converge("-e", '{"postgresql_tls": false}')
+    assert rc == 0, output
+    assert all(psql(host, "SELECT count(*) FROM pg_hba_file_rules WHERE type = 'hostssl'") == "0" for host in CLUSTER)
+    assert wait_for(lambda: all(streaming(r) for r in REPLICAS))
+    started = {host: psql(host, "SELECT pg_postmaster_start_time()") for host in CLUSTER}
+    for replica in REPLICAS:
+        assert sh(replica, f"echo before-tls > {data_directory(replica)}/dockyard-verify-marker").returncode == 0
+
+    rc, output = converge()
+    assert rc == 0, output
+    assert wait_for(tls_everywhere, timeout=30), replication_over_tls()
+    for host in CLUSTER:
+        assert psql(host, "SELECT pg_postmaster_start_time()") == started[host], f"{host} restarted"
+    for replica in REPLICAS:
+        kept = sh(replica, f"cat {data_directory(replica)}/dockyard-verify-marker").stdout.strip()
+        assert kept == "before-tls", f"{replica} was cloned again"
+    rc, output = converge()
+    assert rc == 0, output
+    assert changed_total(output) == 0, output
+
+
+def server_certificate(host: str) -> str:
+    return sh(host, "cat /etc/dockyard/postgresql-tls/server.crt").stdout
+
+
+def test_a_certificate_near_its_end_is_renewed_by_a_reload():
+    # Renewing 398 days ahead sees every (397-day) certificate as expiring:
+    # all are issued again, for 400 days, and loaded without a restart.
+    renew = '{"postgresql_tls_renew_days": 398, "postgresql_tls_certificate_days": 400}'
+    before = {host: server_certificate(host) for host in CLUSTER}
+    started = {host: psql(host, "SELECT pg_postmaster_start_time()") for host in CLUSTER}
+    rc, output = converge("-e", renew)
+    assert rc == 0, output
+    for host in CLUSTER:
+        assert server_certificate(host) != before[host], f"{host} kept its certificate"
+        assert psql(host, "SELECT pg_postmaster_start_time()") == started[host], f"{host} restarted"
+    assert wait_for(tls_everywhere, timeout=30), replication_over_tls()
+    # Renewed, they are far from their end: the next run leaves them alone.
+    rc, output = converge("-e", renew)
+    assert rc == 0, output
+    assert changed_total(output) == 0, output
+
+
+def own_ca() -> tuple[str, str]:
+    """A CA of the user's own (PEM certificate and key), made here."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Molecule's own CA")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return pem, key_pem
+
+
+def test_a_ca_of_your_own_signs_every_host_and_replication_goes_on():
+    pem, key_pem = own_ca()
+    variables = EPHEMERAL / "own-ca.json"
+    variables.write_text(json.dumps({"postgresql_tls_ca_cert": pem, "postgresql_tls_ca_key": key_pem}))
+    rc, output = converge("-e", f"@{variables}")
+    assert rc == 0, output
+    assert key_pem.splitlines()[1] not in output  # the key is never shown
+    for host in CLUSTER:
+        assert sh(host, "cat /etc/dockyard/postgresql-tls/ca.crt").stdout.strip() == pem.strip()
+    # Each replica connects again (its WAL receiver ended here) and verifies
+    # the primary against the new CA: the primary's certificate was issued
+    # again by it.
+    receiver = "SELECT pid FROM pg_stat_wal_receiver WHERE status = 'streaming'"
+    for replica in REPLICAS:
+        old_pid = psql(replica, receiver)
+        psql(replica, "SELECT pg_terminate_backend(pid) FROM pg_stat_wal_receiver")
+        reconnected = wait_for(lambda r=replica, p=old_pid: psql(r, receiver) not in ("", p), timeout=60)
+        assert reconnected, f"{replica} did not stream again after its WAL receiver ended"
+    assert wait_for(tls_everywhere, timeout=60), replication_over_tls()
+    assert all(streaming(r) for r in REPLICAS)
+    rc, output = converge("-e", f"@{variables}")
+    assert rc == 0, output
+    assert changed_total(output) == 0, output
+    # Back to Dockyard's own CA for the tests after this one.
+    rc, output = converge()
+    assert rc == 0, output
+    assert wait_for(tls_everywhere, timeout=60), replication_over_tls()
 
 
 @pytest.mark.parametrize("replica", REPLICAS)
