@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.dockyard.platform.plugins.module_utils import service_plans, service_rules
+from ansible_collections.dockyard.platform.plugins.module_utils import database_access, service_plans, service_rules
 
 
 class FilterModule:
@@ -26,4 +26,7 @@ class FilterModule:
             "microservices_managed_names": service_plans.managed_names,
             "microservices_unheld": service_plans.unheld,
             "microservices_networks_to_apply": service_plans.networks_to_apply,
+            "microservices_with_database": database_access.service_with_database,
+            "microservices_database_problems": database_access.database_problems,
+            "microservices_database_ca": database_access.ca_of,
         }

@@ -59,6 +59,7 @@ def postgresql_status(host: str, hostvars: Any, cluster_hosts: list[str]) -> dic
             "lag_bytes": None,
             "lag_seconds": None,
             "sync_state": None,
+            "tls": None,
         }
     status: dict[str, Any] = {
         "role": "replica" if own["in_recovery"] else "primary",
@@ -70,6 +71,7 @@ def postgresql_status(host: str, hostvars: Any, cluster_hosts: list[str]) -> dic
         "lag_bytes": 0,
         "lag_seconds": 0.0,
         "sync_state": None,
+        "tls": bool(own.get("tls")),
     }
     if not own["in_recovery"]:
         return status

@@ -5,7 +5,7 @@ networks and database settings cannot drift between the places that deploy it.""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -29,9 +29,6 @@ def dockerfile_healthcheck(port: int, health: Mapping[str, Any]) -> str:
 def sample_platform(
     definition: Mapping[str, Any],
     *,
-    db_primary: str,
-    db_replicas: Sequence[str],
-    db_password: str,
     services_dir: str = "",
     base_image: str = "",
     registry: str = "",
@@ -41,9 +38,10 @@ def sample_platform(
     """microservices_networks and microservices for the sample platform.
 
     With services_dir, each service is built from services_dir/<name> on
-    base_image; with registry, pulled as registry/<name>:version. db_password
-    is written as given: pass a Jinja expression naming a vaulted variable
-    (e.g. "{{ vault_app_db_password }}") so the secret stays out of the file."""
+    base_image; with registry, pulled as registry/<name>:version. A service
+    that uses the database declares it (`database: {name, user}`): the
+    microservices role gives it libpq's environment for the cluster, so
+    nothing here names a host or a password."""
     if bool(services_dir) == bool(registry):
         raise ValueError("sample_platform: give either services_dir (build) or registry (pull), not both or neither")
     services = []
@@ -56,14 +54,7 @@ def sample_platform(
             service["image"] = f"{registry.rstrip('/')}/{name}:{version or 'latest'}"
         database = entry.get("database")
         if database:
-            service["env"] = {
-                "DB_PRIMARY_HOST": db_primary,
-                "DB_REPLICA_HOSTS": ",".join(db_replicas),
-                "DB_PORT": "5432",
-                "DB_NAME": str(database["name"]),
-                "DB_USER": str(database["user"]),
-            }
-            service["secret_env"] = {"DB_PASSWORD": db_password}
+            service["database"] = {"name": str(database["name"]), "user": str(database["user"])}
         if entry.get("published"):
             service["ports"] = [str(port) for port in entry["published"]]
         service["networks"] = [str(n["name"]) for n in definition["networks"]]

@@ -9,12 +9,15 @@ from a replica. Standard library plus psycopg2 (Debian's python3-psycopg2).
 
 Every answer is JSON, errors included: 400 for a request it cannot take, 404,
 405 with Allow, 503 with Retry-After while the database cannot serve it (down,
-or read-only after a switchover until the api is pointed at the new primary).
-Database details (hosts, users, server messages) go to the log, not to clients.
+or no host takes writes during a failover). Database details (hosts, users,
+server messages) go to the log, not to clients.
 
-Configuration from the environment: DB_PRIMARY_HOST, DB_REPLICA_HOSTS
-(comma-separated; the primary when empty), DB_PORT, DB_NAME, DB_USER,
-DB_PASSWORD, PORT (default 8000).
+Configuration: libpq's own environment, which Dockyard gives a service that
+declares `database:` (PGHOST listing every cluster host, PGPORT, PGDATABASE,
+PGUSER, PGPASSWORD, PGTARGETSESSIONATTRS=read-write, PGSSLMODE, PGSSLROOTCERT):
+libpq connects to whichever host is the primary now, so a switchover or a
+failover needs no redeploy. Reads use DATABASE_READ_URL (a replica first, the
+primary when none answers). PORT (default 8000).
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ try:
 except ImportError:  # the image installs it; without it the api still answers, with 503
     psycopg2 = None
 
-CONNECT_TIMEOUT_S = 3
 RETRY_AFTER_S = 2
 MAX_NAME = 200
 MAX_BODY = 16 * 1024
@@ -59,43 +61,35 @@ class DatabaseUnavailable(Exception):
         self.public = public
 
 
-def settings() -> dict[str, object]:
-    primary = os.environ.get("DB_PRIMARY_HOST", "")
-    replicas = [h.strip() for h in os.environ.get("DB_REPLICA_HOSTS", "").split(",") if h.strip()]
-    return {
-        "primary": primary,
-        "replicas": replicas or ([primary] if primary else []),
-        "port": int(os.environ.get("DB_PORT", "5432")),
-        "dbname": os.environ.get("DB_NAME", "app"),
-        "user": os.environ.get("DB_USER", "app"),
-        "password": os.environ.get("DB_PASSWORD", ""),
-    }
-
-
-def connect(host: str):
-    config = settings()
+def connect(purpose: str):
+    """A connection for writes (libpq's environment: the host that takes
+    writes now) or for reads (DATABASE_READ_URL: a replica first)."""
     if psycopg2 is None:
         raise DatabaseUnavailable("psycopg2 is not installed")
-    if not host:
-        raise DatabaseUnavailable("DB_PRIMARY_HOST is not set")
+    if not os.environ.get("PGHOST"):
+        raise DatabaseUnavailable("PGHOST is not set: declare `database:` for this service")
     try:
-        return psycopg2.connect(
-            host=host, port=config["port"], dbname=config["dbname"], user=config["user"],
-            password=config["password"], connect_timeout=CONNECT_TIMEOUT_S,
-        )  # fmt: skip
+        if purpose == "read":
+            read_url = os.environ.get("DATABASE_READ_URL", "")
+            if read_url:
+                return psycopg2.connect(read_url)
+            return psycopg2.connect("", target_session_attrs="prefer-standby")
+        return psycopg2.connect("")
     except psycopg2.Error as error:
-        raise DatabaseUnavailable(f"{host}: {first_line(error)}") from error
+        raise DatabaseUnavailable(f"{purpose}: {first_line(error)}") from error
 
 
 def first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
-def unavailable(host: str, error: Exception) -> DatabaseUnavailable:
+def unavailable(purpose: str, error: Exception) -> DatabaseUnavailable:
     """A database error met while running a query, as the client may see it."""
-    if getattr(error, "pgcode", None) == READ_ONLY_SQLSTATE:
-        return DatabaseUnavailable(f"{host}: {first_line(error)}", "database is read-only (a switchover?); retry")
-    return DatabaseUnavailable(f"{host}: {first_line(error)}")
+    return DatabaseUnavailable(f"{purpose}: {first_line(error)}")
+
+
+def read_only(error: Exception) -> bool:
+    return getattr(error, "pgcode", None) == READ_ONLY_SQLSTATE
 
 
 def checked_name(body: bytes) -> str:
@@ -133,63 +127,65 @@ def page_of(query: str) -> tuple[int, int]:
 
 
 def write_item(name: str) -> dict[str, object]:
-    host = str(settings()["primary"])
-    connection = connect(host)
-    try:
-        with connection, connection.cursor() as cursor:
-            cursor.execute(SCHEMA)
-            cursor.execute("INSERT INTO items (name) VALUES (%s) RETURNING id, created_at", (name,))
-            item_id, created = cursor.fetchone()
-        return {"id": item_id, "name": name, "created_at": created.isoformat()}
-    except psycopg2.Error as error:
-        raise unavailable(host, error) from error
-    finally:
-        connection.close()
+    """The row, written on the primary. A primary that became read-only
+    between connecting and writing (a switchover) is left for a fresh
+    connection, once: libpq then finds the new primary."""
+    for attempt in (1, 2):
+        connection = connect("write")
+        try:
+            with connection, connection.cursor() as cursor:
+                cursor.execute(SCHEMA)
+                cursor.execute("INSERT INTO items (name) VALUES (%s) RETURNING id, created_at", (name,))
+                item_id, created = cursor.fetchone()
+            return {"id": item_id, "name": name, "created_at": created.isoformat()}
+        except psycopg2.Error as error:
+            if attempt == 1 and read_only(error):
+                log(f"write: {first_line(error)}; retrying on a fresh connection")
+                continue
+            raise unavailable("write", error) from error
+        finally:
+            connection.close()
+    raise DatabaseUnavailable("write: the database stayed read-only")
 
 
 def read_items(limit: int, after: int) -> tuple[list[dict[str, object]], str]:
     """One page of items and which kind of host served it ("replica" or
     "primary"; never its address)."""
-    config = settings()
-    errors = []
-    for host in config["replicas"]:
-        try:
-            connection = connect(str(host))
-        except DatabaseUnavailable as error:
-            errors.append(str(error))
-            continue
-        served_by = "primary" if host == config["primary"] else "replica"
-        try:
-            with connection, connection.cursor() as cursor:
-                cursor.execute("SELECT to_regclass('items') IS NOT NULL")
-                if not cursor.fetchone()[0]:
-                    return [], served_by
-                cursor.execute(
-                    "SELECT id, name, created_at FROM items WHERE id > %s ORDER BY id LIMIT %s", (after, limit)
-                )
-                rows = cursor.fetchall()
-            return [{"id": i, "name": n, "created_at": c.isoformat()} for i, n, c in rows], served_by
-        except psycopg2.Error as error:
-            errors.append(str(unavailable(str(host), error)))
-        finally:
-            connection.close()
-    raise DatabaseUnavailable("; ".join(errors) or "no database host configured")
+    connection = connect("read")
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute("SELECT pg_is_in_recovery(), to_regclass('items') IS NOT NULL")
+            in_recovery, has_items = cursor.fetchone()
+            served_by = "replica" if in_recovery else "primary"
+            if not has_items:
+                return [], served_by
+            cursor.execute("SELECT id, name, created_at FROM items WHERE id > %s ORDER BY id LIMIT %s", (after, limit))
+            rows = cursor.fetchall()
+        return [{"id": i, "name": n, "created_at": c.isoformat()} for i, n, c in rows], served_by
+    except psycopg2.Error as error:
+        raise unavailable("read", error) from error
+    finally:
+        connection.close()
 
 
 def database_state() -> dict[str, object]:
-    """Whether the primary the api writes to accepts writes now."""
-    host = str(settings()["primary"])
+    """Whether writes are accepted now: a host takes them (ok), only
+    read-only hosts answer (read-only: a failover in progress), or none."""
     try:
-        connection = connect(host)
+        connection = connect("write")
     except DatabaseUnavailable as error:
         log(f"health: {error}")
-        return {"database": "unavailable", "writes": False}
+        try:
+            connect("read").close()
+        except DatabaseUnavailable:
+            return {"database": "unavailable", "writes": False}
+        return {"database": "read-only", "writes": False}
     try:
         with connection, connection.cursor() as cursor:
             cursor.execute("SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'")
             writes = bool(cursor.fetchone()[0])
     except psycopg2.Error as error:
-        log(f"health: {host}: {first_line(error)}")
+        log(f"health: {first_line(error)}")
         return {"database": "unavailable", "writes": False}
     finally:
         connection.close()

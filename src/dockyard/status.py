@@ -13,6 +13,9 @@ from rich.text import Text
 from dockyard.runner.model import RunResult
 
 REPORT_TASK = "Dockyard report: status"
+# The label the microservices role puts on a container whose service declares
+# `database:` (plugins/module_utils/database_access.py).
+DATABASE_LABEL = "org.dockyard.database"
 HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 
 
@@ -62,6 +65,7 @@ def _ports_and_urls(container: dict[str, Any], address: str) -> tuple[list[str],
 def _container(container: dict[str, Any], address: str) -> dict[str, Any]:
     names = container.get("Names") or [container.get("Name", "?")]
     ports, urls = _ports_and_urls(container, address)
+    database = (container.get("Labels") or {}).get(DATABASE_LABEL)
     return {
         "name": str(names[0]).lstrip("/"),
         "image": container.get("Image", ""),
@@ -69,6 +73,9 @@ def _container(container: dict[str, Any], address: str) -> dict[str, Any]:
         "health": _health(container),
         "ports": ports,
         "urls": urls,
+        # A service that declares `database:` writes to whichever host is the
+        # primary: filled in by build() once every host is read.
+        "database": {"name": database, "writes_to": None} if database else None,
     }
 
 
@@ -115,7 +122,12 @@ def build(result: RunResult, hosts: tuple[str, ...], reports: dict[str, dict[str
         report = (reports.get(host) or {}).get(REPORT_TASK, {}).get("msg")
         status[host] = _host(report if isinstance(report, dict) else None)
     primaries = [name for name, h in status.items() if (h["postgresql"] or {}).get("role") == "primary"]
-    return {"ok": healthy(status, primaries), "primary": primaries[0] if len(primaries) == 1 else None, "hosts": status}
+    primary = primaries[0] if len(primaries) == 1 else None
+    for host in status.values():
+        for container in host["containers"]:
+            if container["database"]:
+                container["database"]["writes_to"] = primary
+    return {"ok": healthy(status, primaries), "primary": primary, "hosts": status}
 
 
 def healthy(hosts: dict[str, Any], primaries: list[str]) -> bool:
@@ -152,8 +164,9 @@ def render(console: Console, status: dict[str, Any]) -> None:
             for column in ("container", "image", "state", "health", "ports", "urls"):
                 table.add_column(column)
             for c in host["containers"]:
+                database = c.get("database")
                 table.add_row(
-                    c["name"],
+                    c["name"] + (f"\n writes to {database['writes_to'] or 'no primary'}" if database else ""),
                     c["image"],
                     c["state"],
                     c["health"] or "-",
@@ -174,7 +187,7 @@ def render(console: Console, status: dict[str, Any]) -> None:
             parts.append(
                 Text(
                     f"  PostgreSQL {pg.get('version', '?')} {pg['role']}{upstream}"
-                    f" (timeline {pg.get('timeline', '?')}){lag}",
+                    f" (timeline {pg.get('timeline', '?')}){lag}, {'TLS' if pg.get('tls') else 'no TLS'}",
                     "" if pg["role"] == "primary" or pg.get("streaming") else "bold red",
                 )
             )

@@ -34,7 +34,7 @@ def free_port() -> int:
 @contextmanager
 def running_api() -> Iterator[tuple[int, subprocess.Popen]]:
     port = free_port()
-    env = {**os.environ, "PORT": str(port), "DB_PRIMARY_HOST": DB_HOST, "DB_USER": DB_USER, "DB_PASSWORD": "x"}
+    env = {**os.environ, "PORT": str(port), "PGHOST": DB_HOST, "PGUSER": DB_USER, "PGPASSWORD": "x"}
     process = subprocess.Popen(
         [sys.executable, str(APP)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )

@@ -25,9 +25,6 @@ def test_the_example_inventory_is_the_definition_pulled_from_a_registry() -> Non
         registry="registry.example.com/dockyard",
         version="1.0.0",
         restart_policy="always",
-        db_primary="192.0.2.11",
-        db_replicas=["192.0.2.12", "192.0.2.13"],
-        db_password="{{ vault_app_db_password }}",
     )
     assert example["microservices_networks"] == rendered["microservices_networks"]
     assert example["microservices"] == rendered["microservices"]
@@ -59,14 +56,12 @@ def test_a_build_gets_each_service_from_its_directory_on_the_base_image() -> Non
         DEFINITION,
         services_dir="/srv/dockyard/services/",
         base_image="dockyard-lab:latest",
-        db_primary="10.0.0.11",
-        db_replicas=["10.0.0.12"],
-        db_password="{{ lab_app_db_password }}",
     )
     api, gateway = rendered["microservices"]
     assert api["build"] == {"context": "/srv/dockyard/services/api", "args": {"BASE_IMAGE": "dockyard-lab:latest"}}
-    assert api["env"]["DB_PRIMARY_HOST"] == "10.0.0.11" and api["env"]["DB_REPLICA_HOSTS"] == "10.0.0.12"
-    assert api["secret_env"] == {"DB_PASSWORD": "{{ lab_app_db_password }}"}
+    # The database by name: the role gives it every cluster host and the password.
+    assert api["database"] == {"name": "app", "user": "app"}
+    assert "env" not in api and "secret_env" not in api
     assert "ports" not in api and gateway["ports"] == ["8080:8080"]
     assert gateway["depends_on"] == ["api"] and "env" not in gateway
     assert gateway["healthcheck"]["test"][-1] == "http://127.0.0.1:8080/health"
@@ -79,4 +74,4 @@ def test_a_build_gets_each_service_from_its_directory_on_the_base_image() -> Non
 )
 def test_a_platform_is_built_or_pulled(source: dict) -> None:
     with pytest.raises(ValueError, match="either services_dir"):
-        sample_platform(DEFINITION, db_primary="h", db_replicas=[], db_password="p", **source)
+        sample_platform(DEFINITION, **source)

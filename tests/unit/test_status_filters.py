@@ -73,3 +73,32 @@ def test_healthy_means_reachable_one_primary_and_streaming_replicas() -> None:
     assert not status.healthy({"db1": host(PRIMARY), "db2": host({"role": None, "streaming": False})}, ["db1"])
     assert not status.healthy({"db1": host(PRIMARY), "db2": host(PRIMARY)}, ["db1", "db2"])
     assert not status.healthy({"db1": host(PRIMARY), "app1": host(None, reachable=False)}, ["db1"])
+
+
+def test_a_server_says_whether_tls_is_on() -> None:
+    on, off = probe(False), probe(True, receiver="streaming")
+    on["query_all_results"][0][0]["tls"] = True
+    off["query_all_results"][0][0]["tls"] = False
+    hv = hostvars(db1=on, db2=off)
+    assert cluster_status.postgresql_status("db1", hv, ["db1", "db2"])["tls"] is True
+    assert cluster_status.postgresql_status("db2", hv, ["db1", "db2"])["tls"] is False
+
+
+def test_a_service_that_declares_a_database_writes_to_the_live_primary() -> None:
+    from dockyard.runner.model import RunResult
+
+    def report(containers: list[dict], postgresql: dict | None) -> dict:
+        return {status.REPORT_TASK: {"msg": {"reachable": True, "containers": containers, "postgresql": postgresql}}}
+
+    api = {"Names": ["/api"], "Image": "api", "State": "running", "Labels": {"org.dockyard.database": "app"}}
+    web = {"Names": ["/web"], "Image": "web", "State": "running", "Labels": {}}
+    primary = {"role": "primary", "streaming": None}
+    result = RunResult("status.yml", 0, "successful", 1.0, {}, [], Path("/nonexistent"))
+    built = status.build(
+        result,
+        ("app1", "db2"),
+        {"app1": report([api, web], None), "db2": report([], primary)},
+    )
+    containers = {c["name"]: c for c in built["hosts"]["app1"]["containers"]}
+    assert containers["api"]["database"] == {"name": "app", "writes_to": "db2"}
+    assert containers["web"]["database"] is None

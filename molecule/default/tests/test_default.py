@@ -6,6 +6,7 @@ returned by GET /api/items, which the api reads from a replica."""
 from __future__ import annotations
 
 import json
+import shlex
 import urllib.request
 import uuid
 
@@ -105,3 +106,50 @@ def test_a_replica_refuses_writes(replica):
     result = on(replica, "postgres").run("psql -XAtq -d app -c 'CREATE TABLE refused (id int)'")
     assert result.rc != 0
     assert "read-only transaction" in result.stderr
+
+
+# TLS (postgresql_tls, on by default): checked from the api's own container on
+# app1, a client of postgresql_client_networks, with its psycopg2.
+APP_PASSWORD = "molecule-app-secret-6b8e2c4f"
+
+
+def from_the_api(conninfo: str) -> tuple[int, str]:
+    """Connect from the api's container with this connection string (libpq's
+    environment of the container fills in the rest); (exit code, output)."""
+    code = (
+        "import sys, psycopg2\n"
+        "try:\n"
+        "    c = psycopg2.connect(sys.argv[1]); c.cursor().execute('SELECT 1'); print('connected')\n"
+        "except psycopg2.Error as e:\n"
+        "    print(str(e).strip()); sys.exit(1)\n"
+    )
+    result = on("app1").run(f"docker exec api python3 -c {shlex.quote(code)} {shlex.quote(conninfo)}")
+    return result.rc, result.stdout + result.stderr
+
+
+def test_both_replication_connections_are_tls():
+    rows = sql(PRIMARY, "SELECT s.ssl FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid)")
+    assert rows.splitlines() == ["t", "t"], rows
+
+
+def test_the_api_gets_libpq_environment_for_every_cluster_host():
+    env = on("app1").check_output("docker exec api env")
+    assert "PGHOST=192.168.237.11,192.168.237.12,192.168.237.13" in env.splitlines()
+    assert "PGTARGETSESSIONATTRS=read-write" in env.splitlines()
+    assert "PGSSLMODE=verify-full" in env.splitlines()
+    # The password reaches the container, and nothing names it in the image's labels.
+    assert f"PGPASSWORD={APP_PASSWORD}" in env.splitlines()
+
+
+def test_a_client_without_tls_is_refused_from_a_client_network():
+    rc, said = from_the_api(f"host=192.168.237.11 dbname=app user=app password={APP_PASSWORD} sslmode=disable")
+    assert rc == 1 and "no encryption" in said, said
+
+
+def test_verify_full_takes_the_clusters_certificate_and_refuses_a_wrong_name():
+    rc, said = from_the_api("host=192.168.237.11 dbname=app")
+    assert rc == 0 and "connected" in said, said
+    # The right address, the wrong name: the certificate names db1's inventory
+    # name and address, not this one.
+    rc, said = from_the_api("host=db-impostor hostaddr=192.168.237.11 dbname=app")
+    assert rc == 1 and "does not match host name" in said, said
