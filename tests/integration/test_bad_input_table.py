@@ -93,6 +93,11 @@ HOST_CASES: dict[str, tuple[str, dict[str, Any], list[str]]] = {
         services({"name": "a", "build": {"dockerfile": "Dockerfile"}}),
         ["missing required arguments: context"],
     ),
+    "svc-database-user": (
+        "app",
+        services({**ONE, "database": {"name": "app", "user": "nobody"}}),
+        ["service 'a': database user 'nobody' is not in postgresql_users", "database 'app' is not in"],
+    ),
     "svc-ports-mapping": ("app", services({**ONE, "ports": {"8080": 80}}), ["ports", "unable to convert to list"]),
     "svc-memory": ("app", services({**ONE, "memory": "lots"}), ["memory 'lots' is not a size"]),
     "svc-cpus": ("app", services({**ONE, "cpus": "many"}), ["cpus 'many' is not a number of CPUs"]),
