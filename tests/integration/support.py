@@ -106,25 +106,17 @@ class Host:
         return result.returncode == 0 and "install ok installed" in result.stdout
 
 
+def start_systemd_container(name: str, hostname: str, *options: str, image: str = LAB_IMAGE) -> None:
+    """A systemd host in a container, from the one recipe; options (networks,
+    volumes) go before the image."""
+    argv = ["docker", "run", "-d", "--name", name, "--hostname", hostname, *systemd_container_args(), *options]
+    subprocess.run([*argv, image, *systemd_container_command()], check=True, capture_output=True)
+
+
 @contextmanager
 def systemd_host(tmp_path: Path, groups: tuple[str, ...] = ("docker_hosts",)) -> Iterator[Host]:
     name = f"dockyard-pytest-{uuid.uuid4().hex[:8]}"
-    subprocess.run(
-        [
-            "docker",
-            "run",
-            "-d",
-            "--name",
-            name,
-            "--hostname",
-            "testhost",
-            *systemd_container_args(),
-            LAB_IMAGE,
-            *systemd_container_command(),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    start_systemd_container(name, "testhost")
     try:
         for _ in range(60):
             state = subprocess.run(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from support import LAB_IMAGE, REPO_ROOT, systemd_container_args, wait_for
+from support import LAB_IMAGE, REPO_ROOT, start_systemd_container, wait_for
 
 NETWORK_SUBNET = "192.168.238.0/24"
 ADDRESS = "192.168.238.10"
@@ -55,33 +55,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         ["docker", "network", "create", "--subnet", NETWORK_SUBNET, network], check=True, capture_output=True
     )
     try:
-        subprocess.run(
-            [
-                "docker",
-                "run",
-                "-d",
-                "--name",
-                name,
-                "--hostname",
-                "server1",
-                "--network",
-                network,
-                "--ip",
-                ADDRESS,
-                *systemd_container_args(),
-                # The server's own engine: runc needs it to enter non-root containers,
-                # overlay2 needs a real filesystem under /var/lib/docker.
-                "--cap-add",
-                "SYS_PTRACE",
-                "-v",
-                "/var/lib/docker",
-                "-v",
-                f"{checkout}:{ROOT_IN_HOST}",
-                *(["-v", f"{pip_ca()}:{PIP_CA_IN_HOST}:ro"] if pip_ca() else []),
-                LAB_IMAGE,
-            ],
-            check=True,
-            capture_output=True,
+        start_systemd_container(
+            name,
+            "server1",
+            "--network",
+            network,
+            "--ip",
+            ADDRESS,
+            # The server's own engine: overlay2 needs a real filesystem under /var/lib/docker.
+            "-v",
+            "/var/lib/docker",
+            "-v",
+            f"{checkout}:{ROOT_IN_HOST}",
+            *(["-v", f"{pip_ca()}:{PIP_CA_IN_HOST}:ro"] if pip_ca() else []),
         )
         assert wait_for(
             lambda: (
