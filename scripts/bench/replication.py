@@ -8,19 +8,30 @@ the primary's host is killed) to the first accepted write, rows lost, how
 long each new primary ran without synchronous commits after its promotion
 (read from its server log), and rejoin time.
 
+The same switchover and failover are measured through the sample services
+too (apps.yml deploys them on app1 after the replication figures): beside
+the libpq writer, an HTTP writer on this machine POSTs items one at a time to
+app1's gateway (a new connection each, 3 s timeout) and records each 201.
+Its figures: the longest gap between acknowledged POSTs around the
+switchover, seconds from the failover command to the first acknowledged
+POST, and how many acknowledged POSTs the new primary lacks (by name).
+
     .venv/bin/python scripts/bench/replication.py [--reruns 3] [--pgbench-seconds 30] [--json FILE] [--keep]
 
 Targets: re-run under 15 s; p99 replay lag under 100 ms (issue #5);
 switchover write unavailability under 3 s, failover to first write under
-10 s, 0 rows lost (issue #6); 0 s without synchronous commits.
+10 s, 0 rows lost (issue #6); 0 s without synchronous commits; through the
+gateway: switchover write gap under 2 s, first acknowledged POST under 10 s
+after the failover command, 0 acknowledged POSTs lost.
 Brings up its own lab (DOCKYARD_LAB_NAME=dockyard-bench, 192.168.234.0/24) in
 a scratch project and removes it at the end unless --keep. Talks only to that
-lab's containers.
+lab's containers and to app1's gateway (192.168.234.10:8080).
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import itertools
 import json
 import statistics
@@ -28,6 +39,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -35,6 +48,14 @@ from benchlab import DOCKYARD, LAB, SUBNET, bench_lab, machine, psql, run
 
 PRIMARY = f"{LAB}-db1"
 PSQL = "/usr/bin/psql"
+# app1 is .10 of the bench lab's subnet (playbooks/tasks/lab-create.yml); its
+# gateway publishes 8080 and sends /api/ to the api.
+GATEWAY_ITEMS = f"http://{SUBNET.rsplit('.', 1)[0]}.10:8080/api/items"
+POST_TIMEOUT_S = 3.0
+# After a refused POST: the api answers 503 at once while no host takes
+# writes, and retrying at once would spend the machine's two cores on refusals
+# (50 ms is well under the gaps measured).
+RETRY_PAUSE_S = 0.05
 
 
 def sample_lag(stop: threading.Event, samples: list[tuple[float, float]]) -> None:
@@ -94,6 +115,91 @@ def wait_rows_after(moment: float, timeout: float = 60.0) -> float | None:
     return None
 
 
+def post_item(opener: urllib.request.OpenerDirector, name: str) -> int | None:
+    """One item POSTed through the gateway: its id when the api answered 201,
+    None for a refusal, an error or a timeout. urllib opens a connection per
+    request (and says Connection: close), so no kept-alive socket to the
+    gateway hides a reconnect."""
+    body = json.dumps({"name": name}).encode()
+    request = urllib.request.Request(
+        GATEWAY_ITEMS, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with opener.open(request, timeout=POST_TIMEOUT_S) as response:
+            if response.status != 201:
+                return None
+            return int(json.loads(response.read())["id"])
+    except (OSError, http.client.HTTPException, ValueError, KeyError, TypeError):
+        return None
+
+
+@dataclass
+class GatewayWriter:
+    """Items POSTed one at a time from a thread until stopped: each
+    acknowledged one as (time of its 201, id, name), and the time of each
+    refused one. Names start with prefix, unique to the run, so rows of an
+    earlier run on a kept lab are not taken for this one's."""
+
+    prefix: str
+    acked: list[tuple[float, int, str]] = field(default_factory=list)
+    refused: list[float] = field(default_factory=list)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        # A daemon: a benchmark that stops on an error must not wait for it.
+        self.thread = threading.Thread(target=self._write, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.thread:
+            self.thread.join(timeout=POST_TIMEOUT_S + 2)
+
+    def _write(self) -> None:
+        # No proxy: an http_proxy of the control machine must not carry the lab's address.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        for number in itertools.count(1):
+            if self.stopping.is_set():
+                return
+            name = f"{self.prefix}{number}"
+            item = post_item(opener, name)
+            if item is None:
+                self.refused.append(time.time())
+                self.stopping.wait(RETRY_PAUSE_S)
+            else:
+                self.acked.append((time.time(), item, name))
+
+    def ack_times(self) -> list[float]:
+        return sorted(t for t, _, _ in list(self.acked))
+
+    def first_ack_after(self, moment: float, timeout: float = 60.0) -> float | None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            later = [t for t in self.ack_times() if t > moment]
+            if later:
+                return later[0]
+            time.sleep(0.2)
+        return None
+
+    def lost_on(self, container: str) -> int:
+        """Acknowledged items whose name the primary in container lacks."""
+        rows = psql(container, f"SELECT name FROM items WHERE name LIKE '{self.prefix}%'", "app")
+        return len({name for _, _, name in self.acked} - set(rows.splitlines()))
+
+
+def longest_gap(times: list[float], start: float, end: float) -> float:
+    """The longest wait between consecutive acknowledgements from the last one
+    before start to the first one after end, so a gap across either edge
+    counts whole; nan when none came after end (writes never came back)."""
+    ordered = sorted(times)
+    after = [t for t in ordered if t > end][:1]
+    if not after:
+        return float("nan")
+    window = [t for t in ordered if t < start][-1:] + [t for t in ordered if start <= t <= end] + after
+    return max((b - a for a, b in itertools.pairwise(window)), default=float("nan"))
+
+
 def _log_time(line: str) -> datetime | None:
     """The timestamp Debian's log_line_prefix ('%m [%p] ') starts a line with."""
     try:
@@ -124,7 +230,8 @@ def async_window_s(container: str) -> float:
 
 
 def failover_figures(project: Path, env: dict[str, str], dockyard: str = DOCKYARD) -> dict[str, float | int | str]:
-    """Switchover, failover and rejoin under a one-row-at-a-time writer."""
+    """Switchover, failover and rejoin under a one-row-at-a-time libpq writer
+    on app1 and, at the same time, an HTTP writer through app1's gateway."""
     app1 = f"{LAB}-app1"
     subprocess.run(
         [
@@ -151,31 +258,45 @@ def failover_figures(project: Path, env: dict[str, str], dockyard: str = DOCKYAR
     )
     if wait_rows_after(time.time() + 1) is None:
         raise SystemExit("the writer on app1 never got a row in")
+    gateway = GatewayWriter(prefix=f"bench-gateway-{int(time.time())}-")
+    gateway.start()
+    if gateway.first_ack_after(time.time() + 1) is None:
+        raise SystemExit(f"no POST to {GATEWAY_ITEMS} was acknowledged: are the services up on app1?")
 
     started = time.time()
     switchover_s = run([dockyard, "switchover", "--to", "db2"], env, project)
+    switched = time.time()
     switchover_async_s = async_window_s(f"{LAB}-db2")
     wait_rows_after(time.time() + 1)
     times = sorted(t for t, _ in acked_rows() if t >= started)
     unavailable = max((b - a for a, b in itertools.pairwise(times)), default=float("nan"))
+    gateway.first_ack_after(switched)
+    gateway_gap = longest_gap(gateway.ack_times(), started, switched)
 
     subprocess.run(["docker", "kill", f"{LAB}-db2"], check=True, capture_output=True)
     killed = time.time()
     target = "db1"
+    # The gateway's figure counts from the command that moved the primary (the
+    # second one when db1 is refused for lagging).
+    commanded = time.time()
     probe = subprocess.run([dockyard, "failover", "--to", target], env=env, cwd=project, capture_output=True, text=True)
     if probe.returncode != 0 and "bytes behind" in probe.stdout + probe.stderr:
         target = "db3"
+        commanded = time.time()
         probe = subprocess.run(
             [dockyard, "failover", "--to", target], env=env, cwd=project, capture_output=True, text=True
         )
     if probe.returncode != 0:
         raise SystemExit(probe.stdout[-3000:] + probe.stderr[-3000:])
     first_write = wait_rows_after(killed)
+    first_post = gateway.first_ack_after(commanded)
     failover_async_s = async_window_s(f"{LAB}-{target}")
     subprocess.run(["docker", "exec", app1, "touch", "/tmp/stop-writer"], check=True)
+    gateway.stop()
     time.sleep(2)
     acknowledged = {i for _, i in acked_rows()}
     present = set(map(int, psql(f"{LAB}-{target}", "SELECT id FROM acked", "app").split()))
+    gateway_lost = gateway.lost_on(f"{LAB}-{target}")
 
     subprocess.run(["docker", "start", f"{LAB}-db2"], check=True, capture_output=True)
     time.sleep(5)
@@ -190,6 +311,11 @@ def failover_figures(project: Path, env: dict[str, str], dockyard: str = DOCKYAR
         "switchover_async_window_s": switchover_async_s,
         "failover_async_window_s": failover_async_s,
         "rejoin_s": round(rejoin_s, 1),
+        "gateway_switchover_write_gap_s": round(gateway_gap, 2),
+        "gateway_failover_command_to_first_post_s": round(first_post - commanded, 1) if first_post else float("nan"),
+        "gateway_posts_acknowledged": len(gateway.acked),
+        "gateway_posts_lost": gateway_lost,
+        "gateway_posts_refused": len(gateway.refused),
     }
 
 
@@ -283,6 +409,19 @@ def replication_rows(lag: dict, failover: dict) -> list[tuple[str, str]]:
             "new primary without synchronous commits (switchover / failover)",
             f"{failover['switchover_async_window_s']} s / {failover['failover_async_window_s']} s (target 0)",
         ),
+        (
+            "switchover: write gap through the gateway (HTTP writer)",
+            f"{failover['gateway_switchover_write_gap_s']} s (target < 2 s)",
+        ),
+        (
+            f"failover to {failover['failover_target']}: command -> first acknowledged POST",
+            f"{failover['gateway_failover_command_to_first_post_s']} s (target < 10 s)",
+        ),
+        (
+            "POSTs lost over switchover + failover (gateway)",
+            f"{failover['gateway_posts_lost']} of {failover['gateway_posts_acknowledged']} acknowledged (target 0);"
+            f" {failover['gateway_posts_refused']} refused or timed out",
+        ),
         ("rejoin of the old primary (pg_rewind)", f"{failover['rejoin_s']} s"),
     ]
 
@@ -308,6 +447,11 @@ def main() -> int:
         cold = run(converge, env, project)
         warm = [run(converge, env, project) for _ in range(args.reruns)]
         lag = lag_figures(args.pgbench_seconds, args.pgbench_clients)
+        # The gateway writer needs the sample services on app1; deployed after the
+        # figures above so that they stay those of PostgreSQL alone.
+        apps = run(
+            [playbook, "-i", str(project / "inventory" / "lab"), str(project / "playbooks" / "apps.yml")], env, project
+        )
         failover = failover_figures(project, env)
 
     result = {
@@ -316,6 +460,7 @@ def main() -> int:
         "cold_converge_s": round(cold, 1),
         "rerun_s_median": round(statistics.median(warm), 1),
         "rerun_s_all": [round(w, 1) for w in warm],
+        "apps_converge_s": round(apps, 1),
         **lag,
         "failover": failover,
     }
@@ -323,6 +468,7 @@ def main() -> int:
         [
             ("cold converge, 3 bare hosts (replication.yml)", f"{result['cold_converge_s']} s"),
             (f"idempotent re-run, median of {args.reruns}", f"{result['rerun_s_median']} s (target < 15 s)"),
+            ("sample services on app1 (apps.yml, for the gateway writer)", f"{result['apps_converge_s']} s"),
             *replication_rows(lag, failover),
         ]
     )
