@@ -81,7 +81,7 @@ write_inventory() {
     *) dir="$DOCKYARD_ROOT/.cache/bootstrap/control-machine" ;;
   esac
   "$DOCKYARD_VENV/bin/ansible-playbook" -i localhost, "$DOCKYARD_ROOT/playbooks/local.yml" \
-    -e "local_inventory=$kind" -e "local_docker_source=$docker_source" \
+    -e "local_inventory=$kind" -e "local_inventory_dir=$dir" -e "local_docker_source=$docker_source" \
     -e "{\"local_docker_users\": [\"${SUDO_USER:-root}\"]}" \
     -e "local_base_image=${DOCKYARD_BASE_IMAGE:-debian:bookworm-slim}" >&2
   echo "$dir"
