@@ -82,6 +82,11 @@ class SwitchoverPlan:
     old_primary: str
     followers: list[str]
     left_out: list[str]
+    # Replicas re-pointed at the target before the old primary stops: they
+    # stream from it through its promotion (a cascaded standby follows its
+    # upstream's new timeline on the same connection), so the new primary's
+    # first synchronous commits need not wait for a follower to connect.
+    cascade: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -329,22 +334,57 @@ def switchover_refusal(
     return ""
 
 
+def cascade_ahead(
+    cluster: Sequence[str],
+    states: Mapping[str, HostState],
+    target: str,
+    followers: Sequence[str],
+    synchronous_replicas: int,
+) -> list[str]:
+    """The replicas to re-point at the target before the old primary stops.
+
+    As many as the target's quorum will ask for (ANY min(N, followers)), so
+    that its first commits find them streaming; none when it would take more
+    than the old primary can spare, since the old primary's own quorum (ANY
+    min(N, its replicas)) must still be met by the replicas left on it until it
+    stops, or its last writes would hang. None either when commits are
+    asynchronous (nothing waits for a follower)."""
+    old = sole_primary(states)
+    needed = min(synchronous_replicas, len(followers))
+    if not old or needed <= 0:
+        return []
+    replicas = [h for h in cluster if h != old]
+    streaming = [
+        h
+        for h in replicas
+        if h in states and states[h].running_replica and states[h].streaming and states[h].upstream_host == old
+    ]
+    candidates = [h for h in streaming if h != target and h in followers]
+    spare = len(streaming) - min(synchronous_replicas, len(replicas))
+    if len(candidates) < needed or spare < needed:
+        return []
+    return candidates[:needed]
+
+
 def plan_switchover(
     cluster: Sequence[str],
     states: Mapping[str, HostState],
     target: str,
     max_lag_bytes: int = 0,
     target_row: Mapping[str, Any] | None = None,
+    synchronous_replicas: int = 0,
 ) -> SwitchoverPlan:
     """The switchover to target: the old primary stops cleanly (handing its
     last WAL to every connected standby) and follows the target; a replica
     whose server is down is re-pointed but not waited for."""
     old = sole_primary(states)
+    followers = [h for h in cluster if h in states and states[h].running and h != target]
     return SwitchoverPlan(
         refusal=switchover_refusal(cluster, states, target, max_lag_bytes, target_row),
         old_primary=old,
-        followers=[h for h in cluster if h in states and states[h].running and h != target],
+        followers=followers,
         left_out=[h for h in cluster if h in states and not states[h].running and h != old],
+        cascade=cascade_ahead(cluster, states, target, followers, synchronous_replicas),
     )
 
 
@@ -457,11 +497,12 @@ def switchover_plan_of(
     play_hosts: Sequence[str],
     target: str,
     max_lag_bytes: int = 0,
+    synchronous_replicas: int = 0,
 ) -> dict[str, Any]:
     """plan_switchover from the facts of this run (the filter's entry point)."""
     states = cluster_states(hostvars, cluster, play_hosts)
     row = _target_row(hostvars, sole_primary(states), "postgresql_replication_target_row")
-    return plan_switchover(cluster, states, target, int(max_lag_bytes), row).as_dict()
+    return plan_switchover(cluster, states, target, int(max_lag_bytes), row, int(synchronous_replicas)).as_dict()
 
 
 def rejoin_plan_of(

@@ -260,6 +260,85 @@ def test_switchover_followers_and_left_out() -> None:
     assert plan.left_out == ["db3"]
 
 
+# name: (states, cluster, synchronous replicas, the replicas re-pointed at db2 ahead)
+CASCADES = {
+    "ANY 1 of two: the other replica moves, the target keeps the old primary's quorum": (
+        {"db1": primary(), "db2": replica(), "db3": replica()},
+        CLUSTER,
+        1,
+        ["db3"],
+    ),
+    "asynchronous commits wait for nobody: nothing moves": (
+        {"db1": primary(), "db2": replica(), "db3": replica()},
+        CLUSTER,
+        0,
+        [],
+    ),
+    "ANY 2 of two: the old primary needs both until it stops": (
+        {"db1": primary(), "db2": replica(), "db3": replica()},
+        CLUSTER,
+        2,
+        [],
+    ),
+    "ANY 2 of three: two would have to move, one can be spared": (
+        {"db1": primary(), "db2": replica(), "db3": replica(), "db4": replica()},
+        ["db1", "db2", "db3", "db4"],
+        2,
+        [],
+    ),
+    "ANY 1 of three: one moves, in the cluster's order": (
+        {"db1": primary(), "db2": replica(), "db3": replica(), "db4": replica()},
+        ["db1", "db2", "db3", "db4"],
+        1,
+        ["db3"],
+    ),
+    "ANY 2 of four: two move, two stay": (
+        {"db1": primary(), "db2": replica(), "db3": replica(), "db4": replica(), "db5": replica()},
+        ["db1", "db2", "db3", "db4", "db5"],
+        2,
+        ["db3", "db4"],
+    ),
+    "the other replica does not stream: nothing to move": (
+        {"db1": primary(), "db2": replica(), "db3": replica(streaming=False)},
+        CLUSTER,
+        1,
+        [],
+    ),
+    "the other replica is down: it follows when it starts": (
+        {"db1": primary(), "db2": replica(), "db3": STOPPED_REPLICA},
+        CLUSTER,
+        1,
+        [],
+    ),
+    "a replica streaming from elsewhere gives the old primary no quorum": (
+        {
+            "db1": primary(),
+            "db2": replica(),
+            "db3": replica(),
+            "db4": HostState(
+                running=True, in_recovery=True, has_data=True, timeline=1, streaming=True, upstream_host="db3"
+            ),
+        },
+        ["db1", "db2", "db3", "db4"],
+        1,
+        ["db3"],
+    ),
+    "a single replica: only the old primary will follow": (
+        {"db1": primary(), "db2": replica()},
+        ["db1", "db2"],
+        1,
+        [],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASCADES.values(), ids=list(CASCADES))
+def test_switchover_cascade(case: tuple) -> None:
+    states, cluster, synchronous, cascade = case
+    plan = plan_switchover(cluster, states, "db2", 0, STREAMING, synchronous)
+    assert plan.cascade == cascade
+
+
 REJOINS = {
     "an old primary that is stopped": (
         {"db1": STOPPED_PRIMARY, "db2": primary(2, address="10.0.0.2"), "db3": replica(upstream="10.0.0.2")},

@@ -107,6 +107,14 @@ def assert_synchronous_from_the_promotion(container: str) -> None:
     assert not [line for i, line in changes if i > promoted], changes
 
 
+# A replica's WAL sender on a new primary started before the promotion, which
+# wrote the newest timeline history file.
+STREAMED_SINCE_BEFORE_THE_PROMOTION = """
+SELECT r.backend_start < (SELECT max(modification) FROM pg_ls_waldir() WHERE name LIKE '%.history')
+  FROM pg_stat_replication r WHERE r.application_name = '{replica}'
+"""
+
+
 # --- Refusals on the converged cluster: each must change nothing ---------------
 
 
@@ -167,6 +175,11 @@ def test_switchover_under_writes_loses_nothing():
     present = set(map(int, psql(DB2, "SELECT id FROM acked", "app").split()))
     assert ids <= present, f"lost {len(ids - present)} acknowledged rows"
     assert_synchronous_from_the_promotion(DB2)
+    # db3 was pointed at db2 before db1 stopped, and its connection carried it
+    # through db2's promotion: the new primary's first commits found their
+    # quorum streaming (the write gap's last seconds before).
+    assert psql(DB2, STREAMED_SINCE_BEFORE_THE_PROMOTION.format(replica=DB3)) == "t"
+    assert psql(DB2, STREAMED_SINCE_BEFORE_THE_PROMOTION.format(replica=DB1)) == "f"
 
 
 def test_failover_to_a_replica_behind_another_is_refused():
