@@ -11,6 +11,7 @@ from ansible_collections.dockyard.platform.plugins.module_utils import (
     postgresql_config,
     postgresql_rules,
     replica_plans,
+    tls_certificates,
 )
 
 
@@ -34,4 +35,6 @@ class FilterModule:
             "postgresql_rejoin_plan": ha_plans.rejoin_plan_of,
             "postgresql_promotion_ready_sql": ha_plans.promotion_ready_sql,
             "postgresql_may_start_alone": replica_plans.may_start_alone,
+            "postgresql_tls_ca_current": tls_certificates.ca_current,
+            "postgresql_tls_host_current": tls_certificates.host_current,
         }
