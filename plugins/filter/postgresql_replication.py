@@ -7,6 +7,7 @@ from typing import Any
 
 from ansible_collections.dockyard.platform.plugins.module_utils import (
     addresses,
+    distributions,
     ha_plans,
     postgresql_config,
     postgresql_rules,
@@ -34,4 +35,7 @@ class FilterModule:
             "postgresql_rejoin_plan": ha_plans.rejoin_plan_of,
             "postgresql_promotion_ready_sql": ha_plans.promotion_ready_sql,
             "postgresql_may_start_alone": replica_plans.may_start_alone,
+            "postgresql_distribution_major": distributions.postgresql_distribution_major,
+            "postgresql_paths": distributions.postgresql_paths,
+            "postgresql_pgdg_suite": distributions.pgdg_suite,
         }
