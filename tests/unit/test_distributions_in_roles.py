@@ -1,0 +1,155 @@
+"""The roles' own expressions, rendered by Ansible's templating with each
+release's recorded facts: what the tasks would write and install on Ubuntu,
+which no CI host runs. test_distributions.py checks the decisions; this checks
+the tasks ask for them (a task that went back to deciding in Jinja, or passed
+the wrong variable, fails here). The role's defaults and the task's own `vars`
+are in scope, as in a play."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+RELEASES = Path(__file__).resolve().parent / "fixtures" / "releases"
+
+
+@pytest.fixture(scope="module")
+def ansible() -> Iterator[Any]:
+    """Ansible's templating, finding the collection in this checkout as
+    ansible-playbook does (its collection loader). The other tests import the
+    collection as a plain package (pyproject's pythonpath), which the loader
+    cannot use: their modules are set aside meanwhile and put back after."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.plugins.loader import init_plugin_loader
+    from ansible.template import Templar, trust_as_template
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+    plain = {name: module for name, module in sys.modules.items() if name.split(".")[0] == "ansible_collections"}
+    for name in plain:
+        del sys.modules[name]
+    init_plugin_loader([str(ROOT / ".collections")])
+    loader = DataLoader()
+
+    class Render:
+        @staticmethod
+        def load(path: str) -> Any:
+            return loader.load_from_file(str(ROOT / path))
+
+        @staticmethod
+        def value(expression: str, variables: dict[str, Any]) -> Any:
+            trusted = {k: trust_as_template(v) if isinstance(v, str) else v for k, v in variables.items()}
+            return Templar(loader=loader, variables=trusted).template(trust_as_template(expression))
+
+    try:
+        yield Render
+    finally:
+        _AnsibleCollectionFinder._remove()
+        for name in [name for name in sys.modules if name.split(".")[0] == "ansible_collections"]:
+            del sys.modules[name]
+        sys.modules.update(plain)
+
+
+def recorded(name: str) -> tuple[dict[str, Any], str]:
+    data = json.loads((RELEASES / f"{name}.json").read_text())
+    return data["ansible_facts"], data["os_release"]
+
+
+def defaults(role: str) -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text())
+
+
+def task(ansible: Any, path: str, name: str) -> dict[str, Any]:
+    return next(t for t in ansible.load(path) if t.get("name") == name)
+
+
+def slurped(text: str) -> dict[str, str]:
+    """ansible.builtin.slurp's result for a file."""
+    return {"content": base64.b64encode(text.encode()).decode(), "encoding": "base64"}
+
+
+# --- docker_engine ----------------------------------------------------------------
+
+# release -> (Docker's repository directory, its suite, the distribution's compose package)
+DOCKER = {
+    "ubuntu-22.04": ("ubuntu", "jammy", ["docker-compose"]),
+    "ubuntu-24.04": ("ubuntu", "noble", ["docker-compose-v2"]),
+    "debian-12": ("debian", "bookworm", ["docker-compose"]),
+    "debian-13": ("debian", "trixie", []),
+    "linuxmint-22": ("ubuntu", "noble", []),
+}
+
+
+def docker_engine_facts(ansible: Any, name: str, **overrides: Any) -> dict[str, Any]:
+    """The variables of docker_engine once preflight.yml worked out the
+    repository (official source) on a host of this release."""
+    facts, os_release = recorded(name)
+    variables = {
+        **defaults("docker_engine"),
+        "ansible_facts": facts,
+        "docker_engine_os_release_file": slurped(os_release),
+        **overrides,
+    }
+    work_out = task(ansible, "roles/docker_engine/tasks/preflight.yml", "Work out Docker's repository for this release")
+    scope = {**variables, **work_out["vars"]}
+    for key, expression in work_out["ansible.builtin.set_fact"].items():
+        variables[key] = ansible.value(expression, scope)
+    return variables
+
+
+@pytest.mark.parametrize("name", list(DOCKER))
+def test_docker_sources_the_role_writes(ansible: Any, name: str) -> None:
+    directory, suite, _ = DOCKER[name]
+    variables = docker_engine_facts(ansible, name)
+    assert (variables["docker_engine_repo_distribution"], variables["docker_engine_repo_suite"]) == (directory, suite)
+    copy = task(ansible, "roles/docker_engine/tasks/repository.yml", "Configure Docker's apt repository")
+    assert ansible.value(copy["ansible.builtin.copy"]["content"], variables) == (
+        "# Managed by Dockyard (docker_engine).\n"
+        "Types: deb\n"
+        f"URIs: https://download.docker.com/linux/{directory}\n"
+        f"Suites: {suite}\n"
+        "Components: stable\n"
+        "Architectures: amd64\n"
+        "Signed-By: /etc/apt/keyrings/docker.asc\n"
+    )
+
+
+def test_the_users_repository_overrides_reach_the_file(ansible: Any) -> None:
+    variables = docker_engine_facts(
+        ansible,
+        "ubuntu-24.04",
+        docker_engine_apt_distribution="debian",
+        docker_engine_apt_suite="bookworm",
+        docker_engine_apt_repository_url="http://mirror.example/docker",
+        docker_engine_apt_channel="test",
+    )
+    copy = task(ansible, "roles/docker_engine/tasks/repository.yml", "Configure Docker's apt repository")
+    text = ansible.value(copy["ansible.builtin.copy"]["content"], variables)
+    assert "URIs: http://mirror.example/docker/debian\nSuites: bookworm\nComponents: test\n" in text
+
+
+@pytest.mark.parametrize("name", list(DOCKER))
+def test_docker_packages_the_role_installs(ansible: Any, name: str) -> None:
+    facts, _ = recorded(name)
+    role_vars = yaml.safe_load((ROOT / "roles/docker_engine/vars/main.yml").read_text())
+    expression = role_vars["docker_engine_source_packages"]
+    distro = ansible.value(expression, {"ansible_facts": facts, "docker_engine_source": "distro"})
+    assert (distro["engine"], distro["compose"]) == (["docker.io"], DOCKER[name][2])
+    assert distro["dockerd"] == "/usr/sbin/dockerd"
+    official = ansible.value(expression, {"ansible_facts": facts, "docker_engine_source": "official"})
+    assert (official["compose"], official["dockerd"]) == (["docker-compose-plugin"], "/usr/bin/dockerd")
+
+
+@pytest.mark.parametrize(("architecture", "accepted"), [("x86_64", True), ("aarch64", True), ("i686", False)])
+def test_the_architecture_check(ansible: Any, architecture: str, accepted: bool) -> None:
+    check = task(ansible, "roles/docker_engine/tasks/preflight.yml", "Check the architecture has Docker packages")
+    facts = {**recorded("ubuntu-24.04")[0], "architecture": architecture}
+    condition = check["dockyard.platform.require"]["that"]
+    assert ansible.value("{{ " + condition + " }}", {"ansible_facts": facts}) is accepted
