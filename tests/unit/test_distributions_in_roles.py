@@ -153,3 +153,85 @@ def test_the_architecture_check(ansible: Any, architecture: str, accepted: bool)
     facts = {**recorded("ubuntu-24.04")[0], "architecture": architecture}
     condition = check["dockyard.platform.require"]["that"]
     assert ansible.value("{{ " + condition + " }}", {"ansible_facts": facts}) is accepted
+
+
+# --- postgresql_replication -------------------------------------------------------
+
+# release -> (the distribution's major version, the PGDG suite)
+POSTGRESQL = {
+    "ubuntu-22.04": ("14", "jammy-pgdg"),
+    "ubuntu-24.04": ("16", "noble-pgdg"),
+    "debian-12": ("15", "bookworm-pgdg"),
+    "debian-13": ("17", "trixie-pgdg"),
+    "linuxmint-22": ("", "noble-pgdg"),
+}
+
+PREFLIGHT = "roles/postgresql_replication/tasks/preflight.yml"
+
+
+def postgresql_facts(ansible: Any, name: str, **overrides: Any) -> dict[str, Any]:
+    """The variables preflight.yml works out for the version and the paths on
+    a host of this release (not the address, which needs an inventory)."""
+    facts, _ = recorded(name)
+    variables = {**defaults("postgresql_replication"), "ansible_facts": facts, **overrides}
+    find = task(ansible, PREFLIGHT, "Find the distribution's PostgreSQL version")
+    for key, expression in find["ansible.builtin.set_fact"].items():
+        variables[key] = ansible.value(expression, variables)
+    work_out = task(ansible, PREFLIGHT, "Work out version, paths and address")
+    scope = {**variables, **work_out["vars"]}
+    for key in ("major", "from_pgdg", "data_dir", "config_dir", "bin_dir", "service"):
+        key = f"postgresql_replication_{key}"
+        variables[key] = ansible.value(work_out["ansible.builtin.set_fact"][key], scope)
+    return variables
+
+
+def known_version_check(ansible: Any, variables: dict[str, Any]) -> bool:
+    check = task(ansible, PREFLIGHT, "Refuse a distribution without a known PostgreSQL version")
+    return ansible.value("{{ " + check["dockyard.platform.require"]["that"] + " }}", variables)
+
+
+@pytest.mark.parametrize("name", [n for n, (major, _) in POSTGRESQL.items() if major])
+def test_postgresql_of_the_distribution_in_the_role(ansible: Any, name: str) -> None:
+    major = POSTGRESQL[name][0]
+    variables = postgresql_facts(ansible, name)
+    assert known_version_check(ansible, variables) is True
+    worked_out = ("distro_version", "major", "from_pgdg", "data_dir", "config_dir", "bin_dir", "service")
+    assert {key: variables[f"postgresql_replication_{key}"] for key in worked_out} == {
+        "distro_version": major,
+        "major": major,
+        "from_pgdg": False,
+        "data_dir": f"/var/lib/postgresql/{major}/main",
+        "config_dir": f"/etc/postgresql/{major}/main",
+        "bin_dir": f"/usr/lib/postgresql/{major}/bin",
+        "service": f"postgresql@{major}-main.service",
+    }
+
+
+def test_another_version_comes_from_pgdg(ansible: Any) -> None:
+    variables = postgresql_facts(ansible, "debian-12", postgresql_version="17")
+    assert (variables["postgresql_replication_major"], variables["postgresql_replication_from_pgdg"]) == ("17", True)
+    assert variables["postgresql_replication_data_dir"] == "/var/lib/postgresql/17/main"
+
+
+def test_mint_is_refused_until_postgresql_version_is_set(ansible: Any) -> None:
+    facts, _ = recorded("linuxmint-22")
+    variables = {**defaults("postgresql_replication"), "ansible_facts": facts}
+    find = task(ansible, PREFLIGHT, "Find the distribution's PostgreSQL version")
+    variables["postgresql_replication_distro_version"] = ansible.value(
+        find["ansible.builtin.set_fact"]["postgresql_replication_distro_version"], variables
+    )
+    assert known_version_check(ansible, variables) is False
+    variables = postgresql_facts(ansible, "linuxmint-22", postgresql_version="16")
+    assert known_version_check(ansible, variables) is True
+    assert (variables["postgresql_replication_major"], variables["postgresql_replication_from_pgdg"]) == ("16", True)
+
+
+@pytest.mark.parametrize("name", list(POSTGRESQL))
+def test_the_pgdg_suite_the_role_configures(ansible: Any, name: str) -> None:
+    facts, os_release = recorded(name)
+    repository = task(
+        ansible, "roles/postgresql_replication/tasks/repository.yml", "Configure the PostgreSQL apt repository"
+    )
+    variables = {"ansible_facts": facts, "postgresql_replication_os_release_file": slurped(os_release)}
+    [suite] = repository["ansible.builtin.deb822_repository"]["suites"]
+    assert ansible.value(suite, variables) == POSTGRESQL[name][1]
