@@ -152,13 +152,18 @@ def docker_sources(facts: Mapping[str, Any], url: str, distribution: str, suite:
 
 # The distributions' own compose packages, by release (distribution, major
 # version); a release missing here gets none.
-#   Ubuntu 24.04: docker-compose-v2 is Compose v2 (the `docker compose` plugin);
-#     its docker-compose is still Compose v1 (Python).
-#   Ubuntu 22.04, Debian 12: docker-compose is Compose v1 (1.29, Python).
+#   Ubuntu 24.04: docker-compose-v2, Compose v2 (the `docker compose` plugin).
+#   Ubuntu 22.04, Debian 12: docker-compose, Compose v1 (1.29, Python).
+#   Debian 13: docker-compose, which there is Compose v2 (Go): the file list of
+#     trixie's docker-compose on packages.debian.org has both
+#     /usr/libexec/docker/cli-plugins/docker-compose (the `docker compose`
+#     plugin) and /usr/bin/docker-compose, and v2's command reference
+#     (compose_alpha_*.md). Debian has no docker-compose-v2 package.
 DISTRO_COMPOSE_PACKAGES: dict[tuple[str, str], list[str]] = {
     ("Ubuntu", "24"): ["docker-compose-v2"],
     ("Ubuntu", "22"): ["docker-compose"],
     ("Debian", "12"): ["docker-compose"],
+    ("Debian", "13"): ["docker-compose"],
 }
 
 

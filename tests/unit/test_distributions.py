@@ -234,7 +234,7 @@ DISTRO_COMPOSE = {
     "ubuntu-22.04": ["docker-compose"],
     "ubuntu-24.04": ["docker-compose-v2"],
     "debian-12": ["docker-compose"],
-    "debian-13": [],
+    "debian-13": ["docker-compose"],
     # Known by Ubuntu's release only, which the facts of a derivative do not name.
     "linuxmint-22": [],
 }

@@ -82,7 +82,7 @@ DOCKER = {
     "ubuntu-22.04": ("ubuntu", "jammy", ["docker-compose"]),
     "ubuntu-24.04": ("ubuntu", "noble", ["docker-compose-v2"]),
     "debian-12": ("debian", "bookworm", ["docker-compose"]),
-    "debian-13": ("debian", "trixie", []),
+    "debian-13": ("debian", "trixie", ["docker-compose"]),
     "linuxmint-22": ("ubuntu", "noble", []),
 }
 
