@@ -38,4 +38,5 @@ class FilterModule:
             "postgresql_distribution_major": distributions.postgresql_distribution_major,
             "postgresql_paths": distributions.postgresql_paths,
             "postgresql_pgdg_suite": distributions.pgdg_suite,
+            "postgresql_mixed_majors": postgresql_rules.mixed_majors_of,
         }

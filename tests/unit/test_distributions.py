@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible_collections.dockyard.platform.plugins.module_utils import distributions
+from ansible_collections.dockyard.platform.plugins.module_utils import distributions, postgresql_rules
 
 RELEASES = Path(__file__).resolve().parent / "fixtures" / "releases"
 
@@ -361,3 +361,92 @@ def test_paths_need_a_major_version(major: str) -> None:
 def test_no_pgdg_suite_without_a_codename() -> None:
     with pytest.raises(ValueError, match="postgresql_version empty"):
         distributions.pgdg_suite({"distribution": "Debian", "distribution_release": ""}, "ID=debian\n")
+
+
+# --- One major version per cluster ----------------------------------------------
+
+
+def cluster_host(name: str, major: str, from_pgdg: bool = False) -> dict[str, Any]:
+    """A cluster host's hostvars once preflight.yml worked out its version."""
+    facts, _ = recorded(name)
+    return {
+        "ansible_facts": facts,
+        "postgresql_replication_major": major,
+        "postgresql_replication_from_pgdg": from_pgdg,
+    }
+
+
+CLUSTER = ["db1", "db2", "db3"]
+
+BOOKWORM_PRIMARY_TRIXIE_REPLICAS = (
+    "The cluster would mix PostgreSQL major versions: db1 15 (Debian 12.11's), db2 17 (Debian 13.1's),"
+    " db3 17 (Debian 13.1's). Streaming replication needs the same major version on every host. Set"
+    ' postgresql_version the same for the whole cluster, e.g. postgresql_version: "15" (the primary db1\'s)'
+    " in group_vars/postgresql.yml: the hosts whose distribution ships another major version install it"
+    " from the PostgreSQL apt repository. Nothing was changed."
+)
+
+# name: (hostvars, hosts in the play, what the refusal says; nothing: no refusal)
+MIXED = {
+    "one release": (
+        {"db1": cluster_host("debian-12", "15"), "db2": cluster_host("debian-12", "15")},
+        ["db1", "db2"],
+        (),
+    ),
+    "Debian 12 and 13 with postgresql_version set": (
+        {
+            "db1": cluster_host("debian-12", "15"),
+            "db2": cluster_host("debian-13", "15", from_pgdg=True),
+            "db3": cluster_host("debian-13", "15", from_pgdg=True),
+        },
+        CLUSTER,
+        (),
+    ),
+    "a host outside the play (--limit) is not compared": (
+        {
+            "db1": cluster_host("debian-12", "15"),
+            "db2": cluster_host("debian-12", "15"),
+            "db3": cluster_host("debian-13", "17"),
+        },
+        ["db1", "db2"],
+        (),
+    ),
+    "a host that failed before its version was known is not compared": (
+        {"db1": cluster_host("debian-12", "15"), "db2": {"ansible_facts": recorded("debian-13")[0]}},
+        ["db1", "db2"],
+        (),
+    ),
+    "Ubuntu 22.04 and 24.04, one postgresql_version on a replica": (
+        {"db1": cluster_host("ubuntu-22.04", "14"), "db2": cluster_host("ubuntu-24.04", "16", from_pgdg=True)},
+        ["db1", "db2"],
+        (
+            "versions: db1 14 (Ubuntu 22.04's), db2 16 (postgresql_version).",
+            'e.g. postgresql_version: "14" (the primary db1\'s)',
+        ),
+    ),
+    "the primary outside the play: the lowest version is proposed": (
+        {"db1": {}, "db2": cluster_host("debian-13", "17"), "db3": cluster_host("debian-12", "15")},
+        ["db2", "db3"],
+        ("versions: db2 17 (Debian 13.1's), db3 15 (Debian 12.11's).", 'e.g. postgresql_version: "15" in group_vars'),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MIXED.values(), ids=list(MIXED))
+def test_mixed_majors(case: tuple) -> None:
+    hostvars, play_hosts, fragments = case
+    refusal = postgresql_rules.mixed_majors_of(hostvars, CLUSTER, play_hosts, "db1")
+    if fragments:
+        assert [f for f in fragments if f not in refusal] == [], refusal
+        assert refusal.endswith("Nothing was changed.")
+    else:
+        assert refusal == ""
+
+
+def test_a_bookworm_primary_with_trixie_replicas_is_refused_by_name() -> None:
+    hostvars = {
+        "db1": cluster_host("debian-12", "15"),
+        "db2": cluster_host("debian-13", "17"),
+        "db3": cluster_host("debian-13", "17"),
+    }
+    assert postgresql_rules.mixed_majors_of(hostvars, CLUSTER, CLUSTER, "db1") == BOOKWORM_PRIMARY_TRIXIE_REPLICAS

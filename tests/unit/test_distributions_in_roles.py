@@ -235,3 +235,26 @@ def test_the_pgdg_suite_the_role_configures(ansible: Any, name: str) -> None:
     variables = {"ansible_facts": facts, "postgresql_replication_os_release_file": slurped(os_release)}
     [suite] = repository["ansible.builtin.deb822_repository"]["suites"]
     assert ansible.value(suite, variables) == POSTGRESQL[name][1]
+
+
+def test_a_cluster_of_bookworm_and_trixie_is_refused_before_any_change(ansible: Any) -> None:
+    """Each host as preflight.yml left it: its release's version, no postgresql_version."""
+    hostvars = {
+        host: {**postgresql_facts(ansible, name), "ansible_facts": recorded(name)[0]}
+        for host, name in [("db1", "debian-12"), ("db2", "debian-13")]
+    }
+    refuse = task(ansible, PREFLIGHT, "Refuse a cluster that would mix PostgreSQL major versions")
+    assert refuse["run_once"] is True
+    variables = {
+        **hostvars["db1"],
+        "hostvars": hostvars,
+        "ansible_play_hosts": ["db1", "db2"],
+        "postgresql_replication_cluster": ["db1", "db2"],
+        "postgresql_replication_primary": "db1",
+        **refuse["vars"],
+    }
+    check = refuse["dockyard.platform.require"]
+    assert ansible.value("{{ " + check["that"] + " }}", variables) is False
+    message = ansible.value(check["fail_msg"], variables)
+    assert message.startswith("The cluster would mix PostgreSQL major versions: db1 15 (Debian 12.11's), db2 17")
+    assert 'postgresql_version: "15" (the primary db1\'s)' in message
