@@ -7,6 +7,7 @@ from typing import Any
 
 from ansible_collections.dockyard.platform.plugins.module_utils import (
     addresses,
+    distributions,
     ha_plans,
     postgresql_config,
     postgresql_rules,
@@ -37,4 +38,8 @@ class FilterModule:
             "postgresql_may_start_alone": replica_plans.may_start_alone,
             "postgresql_tls_ca_current": tls_certificates.ca_current,
             "postgresql_tls_host_current": tls_certificates.host_current,
+            "postgresql_distribution_major": distributions.postgresql_distribution_major,
+            "postgresql_paths": distributions.postgresql_paths,
+            "postgresql_pgdg_suite": distributions.pgdg_suite,
+            "postgresql_mixed_majors": postgresql_rules.mixed_majors_of,
         }

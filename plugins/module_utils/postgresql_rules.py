@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ansible_collections.dockyard.platform.plugins.module_utils.addresses import bad_networks, is_ip
@@ -228,3 +229,55 @@ def _tls_problems(tls: dict[str, Any], host: str) -> list[str]:
             " the certificates (defaults: 30 and 397)."
         )
     return found
+
+
+def mixed_majors(majors: Mapping[str, str], origins: Mapping[str, str] | None = None, primary: str = "") -> str:
+    """A cluster runs one PostgreSQL major version: a replica of another can
+    neither clone the primary (pg_basebackup) nor replay its WAL. '' when the
+    hosts agree; else the refusal, naming each host, its major version and
+    where that came from (`origins`), and the version to set: the primary's,
+    whose data is in it, else the lowest."""
+    if len(set(majors.values())) <= 1:
+        return ""
+    listed = ", ".join(
+        f"{host} {major}" + (f" ({origins[host]})" if origins and origins.get(host) else "")
+        for host, major in majors.items()
+    )
+    if primary in majors:
+        version, whose = majors[primary], f" (the primary {primary}'s)"
+    else:
+        version, whose = min(majors.values(), key=lambda v: as_int(v) or 0), ""
+    return (
+        f"The cluster would mix PostgreSQL major versions: {listed}. Streaming replication needs the same"
+        " major version on every host. Set postgresql_version the same for the whole cluster, e.g."
+        f' postgresql_version: "{version}"{whose} in group_vars/postgresql.yml: the hosts whose distribution'
+        " ships another major version install it from the PostgreSQL apt repository."
+        " Nothing was changed."
+    )
+
+
+def mixed_majors_of(
+    hostvars: Mapping[str, Any], cluster: Sequence[str], play_hosts: Sequence[str], primary: str = ""
+) -> str:
+    """mixed_majors from the facts of this run (the filter's entry point): the
+    major version preflight.yml worked out on each cluster host in the play
+    (postgresql_replication_major), and whether postgresql_version or the
+    distribution chose it."""
+    majors: dict[str, str] = {}
+    origins: dict[str, str] = {}
+    for host in cluster:
+        if host not in play_hosts:
+            continue
+        host_vars = hostvars[host]
+        major = str(host_vars.get("postgresql_replication_major") or "")
+        if not major:
+            continue
+        majors[host] = major
+        facts = host_vars.get("ansible_facts") or {}
+        from_pgdg = host_vars.get("postgresql_replication_from_pgdg")
+        if str(from_pgdg).strip().lower() in ("true", "yes", "1"):
+            origins[host] = "postgresql_version"
+        else:
+            name = f"{facts.get('distribution') or ''} {facts.get('distribution_version') or ''}".strip()
+            origins[host] = f"{name}'s" if name else ""
+    return mixed_majors(majors, origins, primary)
