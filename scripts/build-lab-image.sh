@@ -9,6 +9,8 @@
 #   scripts/build-lab-image.sh            # build unless the image exists
 #   scripts/build-lab-image.sh --force    # rebuild
 #   scripts/build-lab-image.sh --minimal  # the minimal test host instead (see below)
+#   scripts/build-lab-image.sh --release trixie   # another Debian release of the
+#                                         # same mirror (debootstrap; image dockyard-lab:trixie)
 #   DOCKYARD_LAB_IMAGE=name:tag           # image name (default dockyard-lab:latest)
 #   DOCKYARD_MINIMAL_IMAGE=name:tag       # with --minimal (default dockyard-minimal:latest)
 #   DOCKYARD_LAB_BASE=debootstrap|pull    # skip the registry attempt, or require it
@@ -27,28 +29,41 @@ MINIMAL_PACKAGES="python3,systemd,systemd-sysv,sudo,iproute2"
 MINIMAL=0
 FORCE=0
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
 say() { printf '[build-lab-image] %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
-for arg in "$@"; do
-  case "$arg" in
+# The release to bootstrap: this machine's own unless --release names another.
+RELEASE=""
+while [ $# -gt 0 ]; do
+  case "$1" in
     --force) FORCE=1 ;;
     --minimal) MINIMAL=1 ;;
+    --release)
+      [ $# -ge 2 ] || die "--release needs a Debian codename, e.g. --release trixie"
+      RELEASE="$2"; shift ;;
+    --release=*) RELEASE="${1#--release=}" ;;
     -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown argument: $arg" ;;
+    *) usage >&2; die "unknown argument: $1" ;;
   esac
+  shift
 done
+case "$RELEASE" in
+  ""|[a-z]*) ;;
+  *) die "--release takes a Debian codename such as trixie (got '$RELEASE')" ;;
+esac
 
 if [ "$MINIMAL" = 1 ]; then
-  IMAGE="${DOCKYARD_MINIMAL_IMAGE:-dockyard-minimal:latest}"
+  IMAGE="${DOCKYARD_MINIMAL_IMAGE:-dockyard-minimal:${RELEASE:-latest}}"
   PACKAGES="$MINIMAL_PACKAGES"
   # A registry's base image carries its own extras: the minimal host always
   # comes from debootstrap.
   BASE_MODE=debootstrap
 else
-  IMAGE="${DOCKYARD_LAB_IMAGE:-dockyard-lab:latest}"
+  IMAGE="${DOCKYARD_LAB_IMAGE:-dockyard-lab:${RELEASE:-latest}}"
 fi
+# Another release than Ubuntu's base image: only debootstrap can make it.
+[ -n "$RELEASE" ] && [ "$BASE_MODE" = auto ] && BASE_MODE=debootstrap
 
 command -v docker >/dev/null || die "docker CLI not found: install Docker Engine first"
 docker info >/dev/null 2>&1 || die "cannot reach the Docker daemon (is dockerd running? are you in the docker group?)"
@@ -133,10 +148,12 @@ build_from_debootstrap() {
   command -v debootstrap >/dev/null || die "no registry answered and debootstrap is missing: apt-get install debootstrap"
   # shellcheck disable=SC1091
   . /etc/os-release
-  local suite="${VERSION_CODENAME:?no VERSION_CODENAME in /etc/os-release}"
+  local own="${VERSION_CODENAME:?no VERSION_CODENAME in /etc/os-release}"
+  local suite="${RELEASE:-$own}"
   local mirror
-  mirror=$(host_mirror "$suite")
-  [ -n "$mirror" ] || die "found no apt mirror for $suite in /etc/apt/sources.list*"
+  # Another release comes from the mirror this machine uses for its own.
+  mirror=$(host_mirror "$own")
+  [ -n "$mirror" ] || die "found no apt mirror for $own in /etc/apt/sources.list*"
   say "bootstrapping $ID $suite from $mirror (debootstrap, about a minute)"
   local root="$workdir/rootfs"
   mkdir -p "$workdir/empty"
@@ -147,8 +164,10 @@ build_from_debootstrap() {
   rm -f "$root/etc/apt/sources.list"
   for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list; do
     [ -e "$f" ] || continue
-    grep -qE "(^Suites:|^deb ).*\\b${suite}\\b" "$f" || continue
-    cp "$f" "$root/etc/apt/sources.list.d/"
+    grep -qE "(^Suites:|^deb ).*\\b${own}\\b" "$f" || continue
+    # Another release: the same files with its codename (bookworm-updates
+    # becomes trixie-updates, bookworm-security trixie-security).
+    sed -E "s/\\b${own}\\b/${suite}/g" "$f" > "$root/etc/apt/sources.list.d/$(basename "$f")"
   done
   write_finish_script "$root/tmp/finish.sh"
   chroot "$root" /tmp/finish.sh

@@ -78,8 +78,10 @@ ensure_venv() {
   export PATH="$DOCKYARD_VENV/bin:$PATH"
 }
 
+# ensure_lab_image [RELEASE]: this machine's release (dockyard-lab:latest), or
+# another Debian release of the same mirror (dockyard-lab:RELEASE).
 ensure_lab_image() {
-  "$DOCKYARD_ROOT/scripts/build-lab-image.sh"
+  "$DOCKYARD_ROOT/scripts/build-lab-image.sh" ${1:+--release "$1"}
 }
 
 # The single-role Molecule scenarios run on the minimal host (python3, systemd,

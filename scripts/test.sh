@@ -8,7 +8,8 @@
 #   scripts/test.sh unit [ARGS...]      # tests/unit alone: no Docker, seconds
 #   scripts/test.sh pytest [ARGS...]    # the pytest suite (ARGS go to pytest)
 #   scripts/test.sh collection          # build, install and ansible-test sanity
-#   scripts/test.sh molecule [NAME...]  # Molecule scenarios (default: all)
+#   scripts/test.sh molecule [NAME...]  # Molecule scenarios (default: all); NAME@trixie
+#                                       # runs a lab-image scenario on Debian 13
 #
 # It ends with one line `N passed, N failed` counting lint tools, pytest tests and
 # Molecule scenarios, and exits non-zero when anything failed.
@@ -29,6 +30,7 @@ setup() {
   ensure_dockerd
   ensure_venv test
   ensure_lab_image
+  ensure_lab_image trixie
   ensure_minimal_image
   ensure_test_images
   set +e
@@ -112,10 +114,17 @@ run_molecule() {
   if [ ${#scenarios[@]} -eq 0 ]; then
     local f
     for f in molecule/*/molecule.yml; do scenarios+=("$(basename "$(dirname "$f")")"); done
+    # The whole stack again on Debian 13; the single-role scenarios run on one
+    # release only (their version-dependent parts are the whole stack's too).
+    scenarios+=(default@trixie)
   fi
   local s
   for s in "${scenarios[@]}"; do
-    step "molecule test -s $s" molecule test -s "$s"
+    case "$s" in
+      *@*) step "molecule test -s ${s%@*} on ${s#*@}" \
+             env DOCKYARD_LAB_IMAGE="dockyard-lab:${s#*@}" molecule test -s "${s%@*}" ;;
+      *) step "molecule test -s $s" molecule test -s "$s" ;;
+    esac
   done
 }
 

@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from dockyard import __version__, report
+from dockyard import __version__, lab, report
 from dockyard.commands.common import Consoles, Handler
 from dockyard.commands.lab import cmd_lab_down, cmd_lab_up
 from dockyard.commands.playbooks import (
@@ -40,7 +40,10 @@ EXAMPLES = {
     "switchover": "examples:\n  dockyard switchover --to db2",
     "failover": "examples:\n  dockyard failover --to db2\n  dockyard failover --to db3 --force",
     "rejoin": "examples:\n  dockyard rejoin db1",
-    "lab up": "examples:\n  dockyard lab up\n  dockyard lab up --replicas 3\n  dockyard lab up --connection ssh",
+    "lab up": (
+        "examples:\n  dockyard lab up\n  dockyard lab up --replicas 3\n  dockyard lab up --connection ssh\n"
+        "  dockyard lab up --release trixie"
+    ),
     "lab down": "examples:\n  dockyard lab down",
 }
 
@@ -155,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("docker", "ssh"),
         default="docker",
         help="how Ansible reaches the hosts: docker exec as root (default), or ssh as a sudo user, as in production",
+    )
+    up.add_argument(
+        "--release",
+        choices=lab.LAB_RELEASES,
+        default="",
+        help="the Debian release of the lab hosts (default: this machine's; image dockyard-lab:RELEASE)",
     )
     up.set_defaults(handler=cmd_lab_up, subparser=up)
     down = lab_commands.add_parser(

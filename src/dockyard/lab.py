@@ -23,13 +23,22 @@ DEFAULT_LAB_NAME = "dockyard"
 MAX_REPLICAS = 8
 
 
-def lab_image() -> str:
-    return os.environ.get(LAB_IMAGE_ENV, DEFAULT_LAB_IMAGE)
+# Debian releases the lab image can be bootstrapped as, from the mirror this
+# machine uses (scripts/build-lab-image.sh --release).
+LAB_RELEASES = ("bookworm", "trixie")
 
 
-def lab_vars(project: Project) -> dict[str, str]:
+def lab_image(release: str = "") -> str:
+    """DOCKYARD_LAB_IMAGE, else the image of that release (dockyard-lab:trixie),
+    else the default image (this machine's release)."""
+    if image := os.environ.get(LAB_IMAGE_ENV):
+        return image
+    return f"dockyard-lab:{release}" if release else DEFAULT_LAB_IMAGE
+
+
+def lab_vars(project: Project, release: str = "") -> dict[str, str]:
     """Variables of playbooks/lab.yml that the CLI decides."""
-    values = {"lab_inventory_dir": str(project.lab_inventory)}
+    values = {"lab_inventory_dir": str(project.lab_inventory), "lab_image": lab_image(release)}
     if name := os.environ.get(LAB_NAME_ENV):
         values["lab_name"] = name
     if subnet := os.environ.get(LAB_SUBNET_ENV):
@@ -86,17 +95,18 @@ def stale_engine_volume() -> str | None:
     return None if host_found else volume
 
 
-def image_exists() -> bool:
-    return subprocess.run(["docker", "image", "inspect", lab_image()], capture_output=True).returncode == 0
+def image_exists(release: str = "") -> bool:
+    return subprocess.run(["docker", "image", "inspect", lab_image(release)], capture_output=True).returncode == 0
 
 
-def build_image(project: Project) -> None:
+def build_image(project: Project, release: str = "") -> None:
     """scripts/build-lab-image.sh, output passed through (it says what it does)."""
     script = project.root / "scripts" / "build-lab-image.sh"
     if not script.is_file():
         raise DockyardError(f"{script} is missing from this checkout.")
     # Its progress goes to stderr: stdout stays free for --json.
-    result = subprocess.run([str(script)], cwd=project.root, stdout=sys.stderr)
+    argv = [str(script), *(["--release", release] if release else [])]
+    result = subprocess.run(argv, cwd=project.root, stdout=sys.stderr)
     if result.returncode != 0:
         raise DockyardError(f"Building the lab image failed (exit {result.returncode}); see above.")
 

@@ -22,10 +22,14 @@ def cmd_lab_up(args: argparse.Namespace, consoles: Consoles) -> int:
             "run `dockyard lab down` (it removes the volume) and then `dockyard lab up`.",
             highlight=False,
         )
-    if not lab.image_exists():
-        consoles.err.print(f"Building the lab image {lab.lab_image()} (first time only, about a minute)")
-        lab.build_image(project)
-    lab_settings = {**lab.lab_vars(project), "lab_replicas": args.replicas, "lab_connection": args.connection}
+    if not lab.image_exists(args.release):
+        consoles.err.print(f"Building the lab image {lab.lab_image(args.release)} (first time only, about a minute)")
+        lab.build_image(project, args.release)
+    lab_settings = {
+        **lab.lab_vars(project, args.release),
+        "lab_replicas": args.replicas,
+        "lab_connection": args.connection,
+    }
     options = run_options(args, lab.control_inventory(project), lab_settings)
     lab.forget_facts(project)
     result, _ = run_with_progress(consoles, project, "lab.yml", options, "lab up")
