@@ -166,6 +166,13 @@ DISTRO_COMPOSE_PACKAGES: dict[tuple[str, str], list[str]] = {
     ("Debian", "13"): ["docker-compose"],
 }
 
+# Releases whose docker.io leaves the docker command to a package of its own,
+# which docker.io only recommends (and a host without recommends lacks).
+# Debian 13: docker-cli 26.1.5, from the same source (seen on a trixie host).
+DISTRO_CLI_PACKAGES: dict[tuple[str, str], list[str]] = {
+    ("Debian", "13"): ["docker-cli"],
+}
+
 
 def docker_packages(facts: Mapping[str, Any], source: str) -> dict[str, Any]:
     """The packages of an engine source on this release and where its dockerd
@@ -180,6 +187,8 @@ def docker_packages(facts: Mapping[str, Any], source: str) -> dict[str, Any]:
             # What Docker's install guide removes before installing docker-ce.
             "conflicting": [
                 "docker.io",
+                # Debian 13's docker command, which docker-ce-cli's would overwrite.
+                "docker-cli",
                 "docker-doc",
                 "docker-compose",
                 "docker-compose-v2",
@@ -193,7 +202,7 @@ def docker_packages(facts: Mapping[str, Any], source: str) -> dict[str, Any]:
     if source == "distro":
         host = release(facts)
         return {
-            "engine": ["docker.io"],
+            "engine": ["docker.io", *DISTRO_CLI_PACKAGES.get((host.distribution, host.major), [])],
             "buildx": [],
             "compose": list(DISTRO_COMPOSE_PACKAGES.get((host.distribution, host.major), [])),
             "conflicting": [

@@ -19,6 +19,44 @@ DAEMON_HOST = re.compile(r"^(unix|tcp|fd|ssh)://")
 VERSION = re.compile(r"^[0-9A-Za-z.:~+-]*$")
 
 
+ENVIRONMENT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+ENVIRONMENT_DROPIN_HEADER = "# Managed by Dockyard (docker_engine): docker_engine_environment.\n[Service]\n"
+
+
+def environment_dropin(environment: dict[str, Any]) -> str:
+    """The docker unit's drop-in that gives dockerd these environment
+    variables (one Environment= line each, sorted; systemd's quoting), or ''
+    for none."""
+    if not environment:
+        return ""
+    lines = []
+    for name in sorted(environment):
+        value = str(environment[name]).replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+        lines.append(f'Environment="{name}={value}"\n')
+    return ENVIRONMENT_DROPIN_HEADER + "".join(lines)
+
+
+def _environment_problems(environment: Any, host: str) -> list[str]:
+    if not isinstance(environment, dict):
+        return [
+            f"{host}: docker_engine_environment must map variable names to values, e.g."
+            f" {{HTTPS_PROXY: http://proxy.example:3128}}; got a {type(environment).__name__}."
+        ]
+    found = []
+    bad_names = [str(name) for name in environment if not ENVIRONMENT_NAME.match(str(name))]
+    if bad_names:
+        found.append(
+            f"{host}: docker_engine_environment has names that are not environment variable names:"
+            f" {', '.join(bad_names)} (letters, digits and _, not starting with a digit)."
+        )
+    # The value is never repeated: a proxy URL may carry a password.
+    multi_line = [str(name) for name, value in environment.items() if "\n" in str(value) or "\r" in str(value)]
+    if multi_line:
+        found.append(f"{host}: docker_engine_environment values must be one line; not: {', '.join(multi_line)}.")
+    return found
+
+
 def changed_keys(current: dict[str, Any], desired: dict[str, Any]) -> list[str]:
     """Top-level keys whose value differs between two daemon.json mappings."""
     keys = sorted(set(current) | set(desired))
@@ -115,6 +153,7 @@ def problems(values: dict[str, Any], host: str) -> list[str]:
             f"{host}: docker_engine_published_ports_allowed_sources must list IPv4 networks in CIDR form,"
             f' e.g. ["10.0.0.0/8", "192.0.2.7/32"]; got {json.dumps(sources)}.'
         )
+    found.extend(_environment_problems(values.get("environment", {}), host))
     # YAML reads 27.3 as a number: a version all the same.
     version = values["version"] if isinstance(values["version"], str) else str(values["version"])
     if not VERSION.match(version):

@@ -218,6 +218,7 @@ OFFICIAL_PACKAGES = {
     "compose": ["docker-compose-plugin"],
     "conflicting": [
         "docker.io",
+        "docker-cli",
         "docker-doc",
         "docker-compose",
         "docker-compose-v2",
@@ -240,6 +241,17 @@ DISTRO_COMPOSE = {
 }
 
 
+# release -> the engine's packages (distro source): trixie's docker command is
+# docker-cli, which docker.io only recommends.
+DISTRO_ENGINE = {
+    "ubuntu-22.04": ["docker.io"],
+    "ubuntu-24.04": ["docker.io"],
+    "debian-12": ["docker.io"],
+    "debian-13": ["docker.io", "docker-cli"],
+    "linuxmint-22": ["docker.io"],
+}
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_docker_packages_of_the_official_source_are_the_same_everywhere(name: str) -> None:
     facts, _ = recorded(name)
@@ -250,7 +262,7 @@ def test_docker_packages_of_the_official_source_are_the_same_everywhere(name: st
 def test_docker_packages_of_the_distribution(name: str) -> None:
     facts, _ = recorded(name)
     assert distributions.docker_packages(facts, "distro") == {
-        "engine": ["docker.io"],
+        "engine": DISTRO_ENGINE[name],
         "buildx": [],
         "compose": DISTRO_COMPOSE[name],
         "conflicting": ["docker-ce", "docker-ce-cli", "containerd.io", "docker-buildx-plugin", "docker-compose-plugin"],

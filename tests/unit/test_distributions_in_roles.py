@@ -141,7 +141,8 @@ def test_docker_packages_the_role_installs(ansible: Any, name: str) -> None:
     role_vars = yaml.safe_load((ROOT / "roles/docker_engine/vars/main.yml").read_text())
     expression = role_vars["docker_engine_source_packages"]
     distro = ansible.value(expression, {"ansible_facts": facts, "docker_engine_source": "distro"})
-    assert (distro["engine"], distro["compose"]) == (["docker.io"], DOCKER[name][2])
+    engine = ["docker.io", "docker-cli"] if name == "debian-13" else ["docker.io"]
+    assert (distro["engine"], distro["compose"]) == (engine, DOCKER[name][2])
     assert distro["dockerd"] == "/usr/sbin/dockerd"
     official = ansible.value(expression, {"ansible_facts": facts, "docker_engine_source": "official"})
     assert (official["compose"], official["dockerd"]) == (["docker-compose-plugin"], "/usr/bin/dockerd")

@@ -73,3 +73,37 @@ def test_address_pools_are_checked_entry_by_entry() -> None:
     pools = {"default-address-pools": [{"base": "10.10.0.0/16", "size": 24}, {"base": "10.0.0.0"}]}
     found = docker_daemon.problems(values(options=pools), "app1")
     assert len(found) == 1 and '"10.0.0.0"' in found[0]
+
+
+def test_the_environment_drop_in_quotes_for_systemd() -> None:
+    text = docker_daemon.environment_dropin({"NO_PROXY": "localhost", "NOTE": '50% "q" \\ x'})
+    assert text == (
+        "# Managed by Dockyard (docker_engine): docker_engine_environment.\n"
+        "[Service]\n"
+        'Environment="NOTE=50%% \\"q\\" \\\\ x"\n'
+        'Environment="NO_PROXY=localhost"\n'
+    )
+
+
+def test_no_environment_no_drop_in() -> None:
+    assert docker_daemon.environment_dropin({}) == ""
+
+
+def test_environment_mistakes_are_named_without_their_values() -> None:
+    found = docker_daemon.problems(
+        values(environment={"HTTPS_PROXY": "http://u:secret@proxy:3128\nX=1", "9LIVES": "x", "OK": "y"}), "app1"
+    )
+    assert found == [
+        "app1: docker_engine_environment has names that are not environment variable names: 9LIVES"
+        " (letters, digits and _, not starting with a digit).",
+        "app1: docker_engine_environment values must be one line; not: HTTPS_PROXY.",
+    ]
+    assert "secret" not in " ".join(found)
+
+
+def test_an_environment_that_is_not_a_mapping_is_refused() -> None:
+    found = docker_daemon.problems(values(environment=["HTTPS_PROXY=x"]), "app1")
+    assert found == [
+        "app1: docker_engine_environment must map variable names to values, e.g."
+        " {HTTPS_PROXY: http://proxy.example:3128}; got a list."
+    ]

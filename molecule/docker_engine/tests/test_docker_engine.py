@@ -48,6 +48,13 @@ def test_hosts_in_daemon_json_replace_the_units_socket_flag(host):
     assert host.run("docker version --format '{{.Server.Version}}'").rc == 0
 
 
+def test_dockerd_runs_with_its_environment(host):
+    pid = host.check_output("systemctl show --property MainPID --value docker")
+    environment = host.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ").splitlines()
+    assert "NO_PROXY=localhost,127.0.0.1" in environment
+    assert 'DOCKYARD_TEST_NOTE=50% "quoted" \\ done' in environment
+
+
 def test_running_daemon_uses_the_config(host):
     info = json.loads(host.check_output("docker info --format '{{json .}}'"))
     assert info["LoggingDriver"] == "json-file"
