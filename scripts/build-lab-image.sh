@@ -52,6 +52,9 @@ case "$RELEASE" in
   ""|[a-z]*) ;;
   *) die "--release takes a Debian codename such as trixie (got '$RELEASE')" ;;
 esac
+# This machine's own release is the default image.
+# shellcheck disable=SC1091
+[ "$RELEASE" = "$(. /etc/os-release && echo "${VERSION_CODENAME:-}")" ] && RELEASE=""
 
 if [ "$MINIMAL" = 1 ]; then
   IMAGE="${DOCKYARD_MINIMAL_IMAGE:-dockyard-minimal:${RELEASE:-latest}}"

@@ -44,16 +44,23 @@ def environment(project: Path) -> dict[str, str]:
 
 
 @contextmanager
-def bench_lab(keep: bool = False, connection: str = "docker") -> Iterator[tuple[Path, dict[str, str]]]:
+def bench_lab(
+    keep: bool = False, connection: str = "docker", release: str = ""
+) -> Iterator[tuple[Path, dict[str, str]]]:
     """A scratch project with its lab up: (project, environment). The lab is
     removed at the end, even after a failure, unless keep. connection is
-    `dockyard lab up --connection` (docker exec as root, or ssh as deploy + sudo)."""
+    `dockyard lab up --connection` (docker exec as root, or ssh as deploy + sudo);
+    release its --release (the hosts' Debian release; '' for this machine's)."""
     with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as scratch:
         project = make_project(Path(scratch))
         env = environment(project)
         try:
             print("bench lab up", file=sys.stderr)
-            run([DOCKYARD, "lab", "up", "--connection", connection], env, project)
+            run(
+                [DOCKYARD, "lab", "up", "--connection", connection, *(["--release", release] if release else [])],
+                env,
+                project,
+            )
             yield project, env
         finally:
             if not keep:

@@ -28,12 +28,25 @@ MAX_REPLICAS = 8
 LAB_RELEASES = ("bookworm", "trixie")
 
 
+def own_release() -> str:
+    """This machine's codename (/etc/os-release), '' when it names none."""
+    try:
+        text = Path("/etc/os-release").read_text()
+    except OSError:
+        return ""
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        if key == "VERSION_CODENAME":
+            return value.strip().strip('"')
+    return ""
+
+
 def lab_image(release: str = "") -> str:
     """DOCKYARD_LAB_IMAGE, else the image of that release (dockyard-lab:trixie),
-    else the default image (this machine's release)."""
+    else the default image, which is this machine's release."""
     if image := os.environ.get(LAB_IMAGE_ENV):
         return image
-    return f"dockyard-lab:{release}" if release else DEFAULT_LAB_IMAGE
+    return f"dockyard-lab:{release}" if release and release != own_release() else DEFAULT_LAB_IMAGE
 
 
 def lab_vars(project: Project, release: str = "") -> dict[str, str]:

@@ -141,6 +141,11 @@ HOST_CASES: dict[str, tuple[str, dict[str, Any], list[str]]] = {
         ["docker_engine_published_ports_allowed_sources", "999.1.1.1/99"],
     ),
     "docker-version": ("docker", {"docker_engine_version": "latest; rm -rf /"}, ["docker_engine_version"]),
+    "docker-environment": (
+        "docker",
+        {"docker_engine_environment": {"HTTPS_PROXY": "http://u:proxy-secret@proxy:3128\nExecStartPre=/bin/evil"}},
+        ["docker_engine_environment values must be one line", "HTTPS_PROXY"],
+    ),
     # postgresql_replication (replicas of one cluster whose primary is sound)
     "pg-setting-key": (
         "replica",
