@@ -116,6 +116,7 @@ import os
 import struct
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dockyard.platform.plugins.module_utils.postgresql_control import parse_controldata
 
 
 def controldata(module: AnsibleModule, bin_dir: str, data_dir: str) -> dict[str, str]:
@@ -124,12 +125,7 @@ def controldata(module: AnsibleModule, bin_dir: str, data_dir: str) -> dict[str,
     )
     if rc != 0:
         module.fail_json(msg=f"pg_controldata {data_dir} failed: {err.strip() or out.strip()}")
-    values = {}
-    for line in out.splitlines():
-        key, sep, value = line.partition(":")
-        if sep:
-            values[key.strip()] = value.strip()
-    return values
+    return parse_controldata(out)
 
 
 def raw_system_identifier(data_dir: str) -> str:

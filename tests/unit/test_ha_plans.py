@@ -478,3 +478,21 @@ def test_a_host_state_names_the_upstream_and_reads_the_check() -> None:
     assert state.upstream_host == "db1" and state.upstream_answers is True
     host_vars["postgresql_replication_upstream_check"] = {"skipped": True}
     assert host_state(host_vars).upstream_answers is False
+
+
+def test_control_data_is_read_by_key() -> None:
+    from ansible_collections.dockyard.platform.plugins.module_utils.postgresql_control import parse_controldata
+
+    text = (
+        "pg_control version number:            1300\n"
+        "Database cluster state:               shut down\n"
+        "Latest checkpoint location:           0/3000060\n"
+        "Latest checkpoint's TimeLineID:       2\n"
+        "Mock authentication nonce:            ab:cd\n"
+    )
+    control = parse_controldata(text)
+    assert control["Database cluster state"] == "shut down"
+    assert control["Latest checkpoint location"] == "0/3000060"
+    assert control["Latest checkpoint's TimeLineID"] == "2"
+    # Only the first colon separates: values may hold more.
+    assert control["Mock authentication nonce"] == "ab:cd"
