@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ansible_collections.dockyard.platform.plugins.module_utils.postgresql_control import ClusterPaths
+
 
 @dataclass(frozen=True)
 class Release:
@@ -244,11 +246,12 @@ def postgresql_paths(major: Any, cluster: str) -> dict[str, str]:
     major = str(major)
     if not major.isdigit():
         raise ValueError(f'postgresql_version is "{major}"; use a major version number such as "16".')
+    paths = ClusterPaths(major, cluster)
     return {
-        "data_dir": f"/var/lib/postgresql/{major}/{cluster}",
-        "config_dir": f"/etc/postgresql/{major}/{cluster}",
-        "bin_dir": f"/usr/lib/postgresql/{major}/bin",
-        "service": f"postgresql@{major}-{cluster}.service",
+        "data_dir": paths.data_dir,
+        "config_dir": paths.config_dir,
+        "bin_dir": paths.bin_dir,
+        "service": paths.service,
     }
 
 

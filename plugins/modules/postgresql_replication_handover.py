@@ -62,7 +62,10 @@ import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dockyard.platform.plugins.module_utils.postgresql_control import parse_controldata
+from ansible_collections.dockyard.platform.plugins.module_utils.postgresql_control import (
+    ClusterPaths,
+    parse_controldata,
+)
 
 
 def write_fence(path: str, text: str) -> None:
@@ -87,17 +90,14 @@ def main() -> None:
         },
         supports_check_mode=False,
     )
-    version, cluster = module.params["version"], module.params["cluster"]
-    data_dir = f"/var/lib/postgresql/{version}/{cluster}"
-    service = f"postgresql@{version}-{cluster}.service"
+    cluster = ClusterPaths(module.params["version"], module.params["cluster"])
+    data_dir, service = cluster.data_dir, cluster.service
     systemctl = module.get_bin_path("systemctl", required=True)
 
     rc, out, err = module.run_command([systemctl, "stop", service])
     if rc != 0:
         module.fail_json(msg=f"systemctl stop {service} failed: {err.strip() or out.strip()}")
-    rc, out, err = module.run_command(
-        [f"/usr/lib/postgresql/{version}/bin/pg_controldata", data_dir], environ_update={"LC_ALL": "C"}
-    )
+    rc, out, err = module.run_command([f"{cluster.bin_dir}/pg_controldata", data_dir], environ_update={"LC_ALL": "C"})
     if rc != 0:
         module.fail_json(msg=f"pg_controldata {data_dir} failed after the stop: {err.strip() or out.strip()}")
     control = parse_controldata(out)

@@ -116,7 +116,10 @@ import os
 import struct
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dockyard.platform.plugins.module_utils.postgresql_control import parse_controldata
+from ansible_collections.dockyard.platform.plugins.module_utils.postgresql_control import (
+    ClusterPaths,
+    parse_controldata,
+)
 
 
 def controldata(module: AnsibleModule, bin_dir: str, data_dir: str) -> dict[str, str]:
@@ -148,10 +151,8 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    version, cluster = module.params["version"], module.params["cluster"]
-    bin_dir = f"/usr/lib/postgresql/{version}/bin"
-    data_dir = f"/var/lib/postgresql/{version}/{cluster}"
-    config_dir = f"/etc/postgresql/{version}/{cluster}"
+    paths = ClusterPaths(module.params["version"], module.params["cluster"])
+    bin_dir, data_dir, config_dir = paths.bin_dir, paths.data_dir, paths.config_dir
 
     installed = os.path.exists(os.path.join(bin_dir, "postgres")) and importlib.util.find_spec("psycopg2") is not None
     data_exists = os.path.exists(os.path.join(data_dir, "PG_VERSION"))
@@ -175,7 +176,7 @@ def main() -> None:
     service_active = False
     systemctl = module.get_bin_path("systemctl")
     if systemctl:
-        _rc, out, _err = module.run_command([systemctl, "is-active", f"postgresql@{version}-{cluster}.service"])
+        _rc, out, _err = module.run_command([systemctl, "is-active", paths.service])
         service_active = out.strip() == "active"
 
     module.exit_json(
