@@ -14,6 +14,7 @@ class FilterModule:
             "docker_engine_changed_keys": docker_daemon.changed_keys,
             "docker_engine_problems": docker_daemon.problems,
             "docker_engine_environment_dropin": docker_daemon.environment_dropin,
+            "docker_engine_daemon_environment": docker_daemon.daemon_environment,
             "docker_engine_apt_architecture": distributions.apt_architecture,
             "docker_engine_repository": distributions.docker_repository,
             "docker_engine_sources": distributions.docker_sources,

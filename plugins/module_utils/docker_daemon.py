@@ -24,6 +24,21 @@ ENVIRONMENT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ENVIRONMENT_DROPIN_HEADER = "# Managed by Dockyard (docker_engine): docker_engine_environment.\n[Service]\n"
 
 
+# Docker 26+ turns IPv6 off on each container's interface of an IPv4-only
+# network and, where the host's /proc/sys is read-only (the host is itself a
+# container: LXC, Docker, a CI runner), fails every container start unless
+# told to go on. Older engines ignore the variable.
+READ_ONLY_SYSCTLS_ENVIRONMENT = {"DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE": "1"}
+
+
+def daemon_environment(environment: dict[str, Any], net_sysctls_writable: bool = True) -> dict[str, Any]:
+    """dockerd's environment: what docker_engine_environment asks for, over
+    what the host needs (READ_ONLY_SYSCTLS_ENVIRONMENT where its network
+    sysctls cannot be written)."""
+    needed = {} if net_sysctls_writable else READ_ONLY_SYSCTLS_ENVIRONMENT
+    return {**needed, **environment}
+
+
 def environment_dropin(environment: dict[str, Any]) -> str:
     """The docker unit's drop-in that gives dockerd these environment
     variables (one Environment= line each, sorted; systemd's quoting), or ''

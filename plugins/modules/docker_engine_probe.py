@@ -105,6 +105,12 @@ service_enabled:
   description: Whether the engine's unit is enabled (false where there is no systemctl).
   type: bool
   returned: always
+net_sysctls_writable:
+  description:
+    - Whether the host's network sysctls can be written (/proc/sys/net/ipv4/ip_forward);
+      false where /proc/sys is read-only, as in a container.
+  type: bool
+  returned: always
 """
 
 import grp
@@ -187,6 +193,7 @@ def main() -> None:
         dockerd_help=help_text,
         service_active=active,
         service_enabled=enabled,
+        net_sysctls_writable=os.access("/proc/sys/net/ipv4/ip_forward", os.W_OK),
     )
 
 

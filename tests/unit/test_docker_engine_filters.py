@@ -107,3 +107,15 @@ def test_an_environment_that_is_not_a_mapping_is_refused() -> None:
         "app1: docker_engine_environment must map variable names to values, e.g."
         " {HTTPS_PROXY: http://proxy.example:3128}; got a list."
     ]
+
+
+def test_a_host_with_read_only_sysctls_gets_what_docker_needs_there() -> None:
+    assert docker_daemon.daemon_environment({}, net_sysctls_writable=False) == {
+        "DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE": "1"
+    }
+    assert docker_daemon.daemon_environment({"NO_PROXY": "x"}, net_sysctls_writable=True) == {"NO_PROXY": "x"}
+
+
+def test_the_users_environment_wins_over_what_the_host_needs() -> None:
+    asked = {"DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE": "0", "NO_PROXY": "x"}
+    assert docker_daemon.daemon_environment(asked, net_sysctls_writable=False) == asked

@@ -57,6 +57,9 @@ def test_dockerd_runs_with_its_environment(host):
     environment = host.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ").splitlines()
     assert "NO_PROXY=localhost,127.0.0.1" in environment
     assert 'DOCKYARD_TEST_NOTE=50% "quoted" \\ done' in environment
+    # The host is a container whose /proc/sys is read-only: the role adds what
+    # Docker 26+ needs there to start containers at all.
+    assert "DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE=1" in environment
 
 
 def test_running_daemon_uses_the_config(host):
