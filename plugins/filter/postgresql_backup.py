@@ -18,4 +18,6 @@ class FilterModule:
             "postgresql_backup_type_problem": backup_plans.backup_type_problem,
             "postgresql_backup_schedule_problems": backup_plans.schedule_problems,
             "postgresql_backup_retention_problem": backup_plans.retention_problem,
+            "postgresql_backup_problems": backup_plans.host_problems,
+            "postgresql_backup_stanza_missing": backup_plans.stanza_missing,
         }

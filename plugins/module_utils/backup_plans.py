@@ -13,7 +13,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -448,3 +448,61 @@ def retention_problem(value: Any) -> str:
         f"postgresql_backup_retention_full is {value!r}; it must be how many full backups to keep, a whole number"
         " from 1 (e.g. 2). pgBackRest expires older full backups, the diff backups on them and the WAL only they need."
     )
+
+
+def host_problems(
+    host: str,
+    backup_hosts: Sequence[str],
+    database_hosts: Sequence[str],
+    cipher_pass: Any,
+    retention: Any,
+    schedule: Any,
+    tls: bool,
+) -> list[str]:
+    """Every mistake in the backup variables of the repository host `host`,
+    each naming the host, the variable and the fix; [] when there is none."""
+    found = []
+    if len(backup_hosts) > 1:
+        found.append(
+            f"{host}: postgresql_backup_hosts holds {len(backup_hosts)} hosts ({', '.join(backup_hosts)});"
+            " Dockyard keeps one pgBackRest repository. Leave one host in the group."
+        )
+    if host in database_hosts:
+        found.append(
+            f"{host} is in postgresql_backup_hosts and is also a database host: a backup on the host it"
+            " protects is lost with it. Put the repository on a host outside postgresql_primary and"
+            " postgresql_replicas."
+        )
+    if not database_hosts:
+        found.append(
+            f"{host} is in postgresql_backup_hosts, but there is no database host to back up: put the"
+            " cluster's hosts in postgresql_primary and postgresql_replicas."
+        )
+    if not isinstance(cipher_pass, str) or not cipher_pass:
+        found.append(
+            f"{host}: postgresql_backup_cipher_pass is empty; the repository is encrypted with it. Set a long"
+            " random passphrase, kept in a vault (e.g. `openssl rand -base64 48`), and keep a copy off this"
+            " host: without it the backups cannot be read."
+        )
+    if not tls:
+        found.append(
+            f"{host}: backups need postgresql_tls: true; pgBackRest's hosts reach each other over TLS with"
+            " the cluster's CA."
+        )
+    problem = retention_problem(retention)
+    if problem:
+        found.append(f"{host}: {problem}")
+    found.extend(f"{host}: {problem}" for problem in schedule_problems(schedule))
+    return found
+
+
+# pgBackRest's info status codes that mean the stanza was never created here:
+# "missing stanza path" and "missing stanza data".
+STANZA_ABSENT_CODES = (1, 3)
+
+
+def stanza_missing(info: Any, stanza: str) -> bool:
+    """Whether `stanza-create` has yet to run: the stanza is absent (or info
+    printed nothing). A stanza with no backups yet (status 2) exists."""
+    parsed = parse_info(info, stanza)
+    return not parsed.found or parsed.status_code in STANZA_ABSENT_CODES

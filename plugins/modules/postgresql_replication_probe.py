@@ -100,6 +100,10 @@ fenced:
   description: Whether a failover fenced this cluster (dockyard.fenced in the data directory).
   type: bool
   returned: always
+pgbackrest:
+  description: Whether pgBackRest is installed (its archive_command needs it when backups are on).
+  type: bool
+  returned: always
 peers:
   description: Address of each peer, by name, from the cluster's dockyard-peers file.
   type: dict
@@ -194,6 +198,7 @@ def main() -> None:
         service_active=service_active,
         peers=peers,
         fenced=os.path.exists(os.path.join(data_dir, "dockyard.fenced")),
+        pgbackrest=os.path.exists("/usr/bin/pgbackrest"),
     )
 
 

@@ -670,4 +670,73 @@ def test_the_filters_are_the_module_utils_functions() -> None:
         "postgresql_backup_type_problem": backup_type_problem,
         "postgresql_backup_schedule_problems": schedule_problems,
         "postgresql_backup_retention_problem": retention_problem,
+        "postgresql_backup_problems": backup_plans.host_problems,
+        "postgresql_backup_stanza_missing": backup_plans.stanza_missing,
     }
+
+
+GOOD_HOST = {
+    "host": "app1",
+    "backup_hosts": ["app1"],
+    "database_hosts": ["db1", "db2"],
+    "cipher_pass": "a-long-random-passphrase",
+    "retention": 2,
+    "schedule": {"full": "Sun *-*-* 01:30:00", "diff": ""},
+    "tls": True,
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({}, []),
+        ({"backup_hosts": ["app1", "app2"]}, ["holds 2 hosts (app1, app2)"]),
+        ({"host": "db1", "backup_hosts": ["db1"]}, ["db1 is in postgresql_backup_hosts and is also a database host"]),
+        ({"database_hosts": []}, ["no database host to back up"]),
+        ({"cipher_pass": ""}, ["app1: postgresql_backup_cipher_pass is empty"]),
+        ({"cipher_pass": None}, ["app1: postgresql_backup_cipher_pass is empty"]),
+        ({"tls": False}, ["app1: backups need postgresql_tls: true"]),
+        ({"retention": 0}, ["app1: postgresql_backup_retention_full is 0"]),
+        ({"schedule": {"full": "daily"}}, ["app1: postgresql_backup_schedule has no diff"]),
+        (
+            {"cipher_pass": "", "tls": False},
+            ["postgresql_backup_cipher_pass is empty", "backups need postgresql_tls"],
+        ),
+    ],
+)
+def test_repository_host_problems(change: dict[str, Any], expected: list[str]) -> None:
+    arguments = {**GOOD_HOST, **change}
+    found = backup_plans.host_problems(
+        arguments["host"],
+        arguments["backup_hosts"],
+        arguments["database_hosts"],
+        arguments["cipher_pass"],
+        arguments["retention"],
+        arguments["schedule"],
+        arguments["tls"],
+    )
+    assert len(found) == len(expected), found
+    for problem, fragment in zip(found, expected):
+        assert fragment in problem
+
+
+def no_backups_yet() -> list[dict[str, Any]]:
+    # What the lab's info said right after stanza-create: status 2, no backups.
+    info = copy.deepcopy(FULL_DIFF)
+    info[0]["backup"] = []
+    info[0]["status"] = {"code": 2, "lock": {"backup": {"held": False}}, "message": "no valid backups"}
+    return info
+
+
+@pytest.mark.parametrize(
+    ("info", "missing"),
+    [
+        (MISSING_TEXT, True),
+        (FULL_DIFF_TEXT, False),
+        (json.dumps(no_backups_yet()), False),
+        ("", True),
+        ("[]", True),
+    ],
+)
+def test_a_stanza_is_created_only_where_there_is_none(info: str, missing: bool) -> None:
+    assert backup_plans.stanza_missing(info, "main") is missing

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 from dockyard import site
 from dockyard.commands.common import Consoles, finish, prepare_inventory, run_options, run_with_progress
 from dockyard.progress import Progress
 from dockyard.project import Project
+from dockyard.runner.model import merge_results
 from dockyard.runner.playbook import PlaybookRun, execute_side_by_side
 
 
@@ -24,7 +26,7 @@ def cmd_up(args: argparse.Namespace, consoles: Consoles) -> int:
     if not plan.side_by_side:
         result, _ = run_with_progress(consoles, project, site.SITE_PLAYBOOK, options, f"{site.SITE_PLAYBOOK} on {path}")
         return finish(args, consoles, result)
-    title = f"{site.SITE_PLAYBOOK} on {path} ({' and '.join(plan.playbooks)} side by side)"
+    title = f"{site.SITE_PLAYBOOK} on {path} ({' and '.join(plan.playbooks)} side by side{', then ' if plan.then else ''}{', '.join(plan.then)})"
     progress = Progress(consoles.err, title, verbosity=options.verbosity)
     runs = [
         PlaybookRun(project=project, playbook=playbook, options=options, on_event=progress.lane(Path(playbook).stem))
@@ -32,4 +34,8 @@ def cmd_up(args: argparse.Namespace, consoles: Consoles) -> int:
     ]
     with progress:
         result = execute_side_by_side(runs, site.SITE_PLAYBOOK)
+        started = time.monotonic() - result.elapsed_s
+        for playbook in plan.then if result.ok else ():
+            then = PlaybookRun(project=project, playbook=playbook, options=options, on_event=progress.lane(Path(playbook).stem))
+            result = merge_results(site.SITE_PLAYBOOK, [result, then.execute()], time.monotonic() - started)
     return finish(args, consoles, result)
