@@ -46,13 +46,37 @@ RUN_SCHEMA = {
         },
     },
 }
+WINDOW = {
+    "type": "object",
+    "required": ["from", "to"],
+    "properties": {"from": {"type": ["string", "null"]}, "to": {"type": ["string", "null"]}},
+}
 STATUS_SCHEMA = {
     "type": "object",
-    "required": ["ok", "primary", "hosts"],
+    "required": ["ok", "primary", "hosts", "backup"],
     "additionalProperties": False,
     "properties": {
         "ok": {"type": "boolean"},
         "primary": {"type": ["string", "null"]},
+        # Null without a postgresql_backup_hosts host.
+        "backup": {
+            "oneOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "required": ["host", "stanza", "ok", "message", "last_good", "window", "archive"],
+                    "properties": {
+                        "host": {"type": "string"},
+                        "stanza": {"type": "string"},
+                        "ok": {"type": "boolean"},
+                        "message": {"type": ["string", "null"]},
+                        "last_good": {"type": ["object", "null"]},
+                        "window": WINDOW,
+                        "archive": {"type": "object", "required": ["ok", "message"]},
+                    },
+                },
+            ]
+        },
         "hosts": {
             "type": "object",
             "additionalProperties": {
@@ -379,6 +403,22 @@ def test_status_json_matches_the_schema(project: Path) -> None:
     jsonschema.validate(payload, STATUS_SCHEMA)
     assert payload["hosts"]["local1"]["reachable"] is True
     assert payload["ok"] is True and payload["primary"] is None  # no PostgreSQL here
+    assert payload["backup"] is None  # no postgresql_backup_hosts host
+
+
+def test_status_says_backups_need_pgbackrest_before_it_is_installed(project: Path, tmp_path: Path) -> None:
+    # The backup host before `dockyard up` put pgBackRest on it: a backup line
+    # that says so, not a failed status; the platform's ok is not the backups'.
+    result = dockyard(project, "status", "-i", backup_inventory(tmp_path), "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    payload = json.loads(result.stdout)
+    jsonschema.validate(payload, STATUS_SCHEMA)
+    backup = payload["backup"]
+    assert backup["host"] == "local1" and backup["stanza"] == "main" and backup["ok"] is False, backup
+    assert backup["message"] == "pgbackrest is not installed on local1 yet (`dockyard up` installs it)"
+    assert payload["ok"] is True
+    text = dockyard(project, "status", "-i", backup_inventory(tmp_path))
+    assert "Backups on local1: pgbackrest is not installed on local1 yet" in " ".join(text.stdout.split())
 
 
 def test_status_marks_unreachable_hosts(project: Path, tmp_path: Path) -> None:
