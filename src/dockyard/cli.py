@@ -12,7 +12,8 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from dockyard import __version__, lab, report
+from dockyard import __version__, lab, report, restore_time
+from dockyard.commands.backup import BACKUP_TYPES, cmd_backup, cmd_backups, cmd_restore
 from dockyard.commands.common import Consoles, Handler
 from dockyard.commands.lab import cmd_lab_down, cmd_lab_up
 from dockyard.commands.playbooks import (
@@ -40,6 +41,12 @@ EXAMPLES = {
     "switchover": "examples:\n  dockyard switchover --to db2",
     "failover": "examples:\n  dockyard failover --to db2\n  dockyard failover --to db3 --force",
     "rejoin": "examples:\n  dockyard rejoin db1",
+    "backup": "examples:\n  dockyard backup\n  dockyard backup --type full",
+    "backups": "examples:\n  dockyard backups\n  dockyard backups --json | jq '.window'",
+    "restore": (
+        "examples:\n  dockyard restore --time '2026-12-02 01:45:00+00:00'    # says what would be lost\n"
+        "  dockyard restore --time '2026-12-02 01:45:00+00:00' --force\n  dockyard restore --latest --force"
+    ),
     "lab up": (
         "examples:\n  dockyard lab up\n  dockyard lab up --replicas 3\n  dockyard lab up --connection ssh\n"
         "  dockyard lab up --release trixie"
@@ -208,6 +215,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rejoin.add_argument("host", metavar="HOST", help="the host to rejoin")
     rejoin.add_argument("--force", action="store_true", help="re-clone if pg_rewind is impossible")
+    backup = add("backup", cmd_backup, "a pgBackRest backup of the PostgreSQL cluster now", (output, target, extra))
+    backup.add_argument(
+        "--type",
+        choices=BACKUP_TYPES,
+        default="incr",
+        help="full, diff (since the last full) or incr (since the last backup; the default:"
+        " pgBackRest makes a full one when there is none yet)",
+    )
+    add("backups", cmd_backups, "the backups and the window a restore can reach; changes nothing", (output, target))
+    restore = add(
+        "restore",
+        cmd_restore,
+        "the cluster back to a point in time from the backups; the replicas are rebuilt",
+        (output, target, extra),
+    )
+    point = restore.add_mutually_exclusive_group(required=True)
+    point.add_argument(
+        "--time",
+        metavar="TS",
+        help="the moment to restore to: ISO 8601 or 'YYYY-MM-DD HH:MM[:SS[.ffffff]]', with an offset or Z;"
+        f" without one it is this machine's local time ({restore_time.local_zone_name()})",
+    )
+    point.add_argument("--latest", action="store_true", help="everything the backups and the WAL archive hold")
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the cluster's data; without it the restore changes nothing and says what would be lost",
+    )
     return parser
 
 

@@ -18,6 +18,7 @@ DOCKYARD_GROUPS = (
     "docker_hosts", "app_hosts", "postgresql_primary", "postgresql_replicas", "etcd_hosts", "postgresql_backup_hosts",
 )  # fmt: skip
 CLUSTER_GROUPS = ("postgresql_primary", "postgresql_replicas")
+BACKUP_GROUP = "postgresql_backup_hosts"
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,15 @@ class Inventory:
         raise BadInput(
             f"{option} {name}: {name} {what} of {self.path}; the cluster's hosts are"
             f" {', '.join(cluster) or 'none (no postgresql_primary or postgresql_replicas)'}."
+        )
+
+    def require_backup_host(self, command: str) -> None:
+        """backup and restore need the pgBackRest repository's host."""
+        if self.groups.get(BACKUP_GROUP):
+            return
+        raise BadInput(
+            f"dockyard {command}: {self.path} has no {BACKUP_GROUP} host, so there is no pgBackRest"
+            f" repository: put the host that is to keep it in {BACKUP_GROUP} and run `dockyard up`."
         )
 
     def check_limit(self, limit: str | None) -> None:

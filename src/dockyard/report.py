@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from typing import Any
 
 from rich.console import Console
@@ -56,16 +57,39 @@ def changes_lines(result: RunResult, most: int = MOST_CHANGES_SHOWN) -> list[str
     return lines
 
 
+def indented(message: str, width: int, indent: str = "    ") -> list[str]:
+    """A failure's message under its host and task, each line wrapped to
+    `width` under itself: a long line (a refusal that says what it would cost
+    and how to go on) once continued at the margin. Paths and flags are not
+    broken at their hyphens."""
+    lines: list[str] = []
+    for line in message.splitlines() or [""]:
+        lines.extend(
+            textwrap.wrap(
+                line,
+                width=max(width, 40),
+                initial_indent=indent,
+                subsequent_indent=indent,
+                break_on_hyphens=False,
+                break_long_words=False,
+            )
+            or [indent]
+        )
+    return lines
+
+
 def print_result(console: Console, result: RunResult) -> None:
     if result.recap:
         console.print(recap_table(result))
     for line in changes_lines(result):
         console.print(Text(line), highlight=False)
     for failure in result.failures:
-        kind = "UNREACHABLE" if failure.unreachable else "FAILED"
+        # A refused run's failures are the refusals: their messages say what
+        # was found unsafe and how to go on, not that something broke.
+        kind = "UNREACHABLE" if failure.unreachable else "REFUSED" if result.bad_input else "FAILED"
         console.print(Text.assemble((f"{kind} ", "bold red"), (failure.host, "bold"), f"  task: {failure.task}"))
-        for line in failure.message.splitlines():
-            console.print(Text("    " + line), highlight=False)
+        for line in indented(failure.message, console.width):
+            console.print(Text(line), highlight=False)
     if result.cancelled:
         during = "; ".join(f"{task} on {host}" for host, task in dict.fromkeys(result.interrupted))
         where = f" during {during}" if during else ""

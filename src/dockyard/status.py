@@ -10,6 +10,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from dockyard import backups
 from dockyard.runner.model import RunResult
 
 REPORT_TASK = "Dockyard report: status"
@@ -127,7 +128,36 @@ def build(result: RunResult, hosts: tuple[str, ...], reports: dict[str, dict[str
         for container in host["containers"]:
             if container["database"]:
                 container["database"]["writes_to"] = primary
-    return {"ok": healthy(status, primaries), "primary": primary, "hosts": status}
+    return {"ok": healthy(status, primaries), "primary": primary, "hosts": status, "backup": _backup(reports)}
+
+
+def _backup(reports: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The backup host's judgement of the backups (playbooks/status.yml);
+    null without a backup host. Not part of `ok`: that says whether the
+    platform serves, and backups that need care do not stop it."""
+    for results in reports.values():
+        msg = (results.get(REPORT_TASK) or {}).get("msg")
+        if isinstance(msg, dict) and isinstance(msg.get("backup"), dict):
+            return msg["backup"]
+    return None
+
+
+def backup_line(backup: dict[str, Any]) -> Text:
+    """One line: what is wrong with the repository, the last good backup,
+    then the WAL archive; what needs care in red. (The date is in the label.)"""
+    parts = [Text(str(backup["message"]), "bold red")] if backup.get("message") else []
+    last = backup.get("last_good")
+    if last:
+        parts.append(Text(f"last {last.get('type')} {last.get('label')} at {backups.clock(last.get('stop'))}"))
+    elif not parts:
+        parts.append(Text("no good backup yet", "bold red"))
+    archive = backup.get("archive") or {}
+    parts.append(
+        Text("archive ok")
+        if archive.get("ok")
+        else Text(str(archive.get("message") or "the WAL archive is not known"), "bold red")
+    )
+    return Text.assemble(f"Backups on {backup.get('host')}: ", Text("; ").join(parts))
 
 
 def healthy(hosts: dict[str, Any], primaries: list[str]) -> bool:
@@ -192,6 +222,8 @@ def render(console: Console, status: dict[str, Any]) -> None:
                 )
             )
         console.print(Group(*parts))
+    if status.get("backup"):
+        console.print(backup_line(status["backup"]))
     verdict = (
         Text("Healthy", "bold green")
         if status["ok"]

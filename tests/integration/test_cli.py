@@ -46,13 +46,37 @@ RUN_SCHEMA = {
         },
     },
 }
+WINDOW = {
+    "type": "object",
+    "required": ["from", "to"],
+    "properties": {"from": {"type": ["string", "null"]}, "to": {"type": ["string", "null"]}},
+}
 STATUS_SCHEMA = {
     "type": "object",
-    "required": ["ok", "primary", "hosts"],
+    "required": ["ok", "primary", "hosts", "backup"],
     "additionalProperties": False,
     "properties": {
         "ok": {"type": "boolean"},
         "primary": {"type": ["string", "null"]},
+        # Null without a postgresql_backup_hosts host.
+        "backup": {
+            "oneOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "required": ["host", "stanza", "ok", "message", "last_good", "window", "archive"],
+                    "properties": {
+                        "host": {"type": "string"},
+                        "stanza": {"type": "string"},
+                        "ok": {"type": "boolean"},
+                        "message": {"type": ["string", "null"]},
+                        "last_good": {"type": ["object", "null"]},
+                        "window": WINDOW,
+                        "archive": {"type": "object", "required": ["ok", "message"]},
+                    },
+                },
+            ]
+        },
         "hosts": {
             "type": "object",
             "additionalProperties": {
@@ -379,6 +403,22 @@ def test_status_json_matches_the_schema(project: Path) -> None:
     jsonschema.validate(payload, STATUS_SCHEMA)
     assert payload["hosts"]["local1"]["reachable"] is True
     assert payload["ok"] is True and payload["primary"] is None  # no PostgreSQL here
+    assert payload["backup"] is None  # no postgresql_backup_hosts host
+
+
+def test_status_says_backups_need_pgbackrest_before_it_is_installed(project: Path, tmp_path: Path) -> None:
+    # The backup host before `dockyard up` put pgBackRest on it: a backup line
+    # that says so, not a failed status; the platform's ok is not the backups'.
+    result = dockyard(project, "status", "-i", backup_inventory(tmp_path), "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    payload = json.loads(result.stdout)
+    jsonschema.validate(payload, STATUS_SCHEMA)
+    backup = payload["backup"]
+    assert backup["host"] == "local1" and backup["stanza"] == "main" and backup["ok"] is False, backup
+    assert backup["message"] == "pgbackrest is not installed on local1 yet (`dockyard up` installs it)"
+    assert payload["ok"] is True
+    text = dockyard(project, "status", "-i", backup_inventory(tmp_path))
+    assert "Backups on local1: pgbackrest is not installed on local1 yet" in " ".join(text.stdout.split())
 
 
 def test_status_marks_unreachable_hosts(project: Path, tmp_path: Path) -> None:
@@ -416,6 +456,84 @@ def test_switchover_reports_its_steps_and_what_to_change_in_the_inventory(projec
     # The hosts that do not follow the new primary are named, with the command that brings them back.
     assert "Not following db9: db7" in " ".join(result.stdout.split())
     assert "dockyard rejoin HOST" in " ".join(result.stdout.split())
+
+
+def backup_inventory(tmp_path: Path, backup_host: bool = True) -> str:
+    inv = tmp_path / ("backups.yml" if backup_host else "no-backups.yml")
+    group = "postgresql_backup_hosts" if backup_host else "app_hosts"
+    inv.write_text(
+        "all:\n  vars:\n    ansible_connection: local\n"
+        '    ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
+        f"  children:\n    {group}: {{hosts: {{local1: }}}}\n"
+    )
+    return str(inv)
+
+
+def test_backup_passes_its_type_and_prints_what_it_made(project: Path, tmp_path: Path) -> None:
+    result = dockyard(project, "backup", "--type", "full", "-i", backup_inventory(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = "Full backup 20261202-014248F of db1 on local1 in 4.6 s: 30.9 MB, 3.8 MB in the repository."
+    assert line in result.stdout and "backup.yml ok" in result.stdout
+    as_json = dockyard(project, "backup", "-i", backup_inventory(tmp_path), "--json")
+    assert as_json.returncode == 0, as_json.stdout + as_json.stderr
+    payload = json.loads(as_json.stdout)
+    jsonschema.validate({k: v for k, v in payload.items() if k != "backup"}, RUN_SCHEMA)
+    assert payload["backup"]["type"] == "incr"  # the default
+    assert "Incremental backup 20261202-014248F" in as_json.stderr
+
+
+def test_backup_and_restore_need_a_backup_host(project: Path, tmp_path: Path) -> None:
+    for argv in (["backup"], ["restore", "--latest", "--force"]):
+        result = dockyard(project, *argv, "-i", backup_inventory(tmp_path, backup_host=False))
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "has no postgresql_backup_hosts host" in " ".join(result.stderr.split())
+        assert not (project / ".dockyard").exists(), "nothing may run"
+
+
+def test_backups_lists_the_catalog_or_says_there_is_no_backup_host(project: Path, tmp_path: Path) -> None:
+    result = dockyard(project, "backups", "-i", backup_inventory(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = " ".join(result.stdout.split())
+    assert "Backups of stanza main on local1" in text and "20261202-014248F" in text
+    assert "A restore can reach from 2026-12-02 01:42:50 UTC to 2026-12-02 01:45:03 UTC." in text
+    assert "WAL archive of db1 ok" in text
+    payload = json.loads(dockyard(project, "backups", "-i", backup_inventory(tmp_path), "--json").stdout)
+    assert payload["ok"] is True and payload["window"]["to"] == "2026-12-02T01:45:03Z"
+    none = dockyard(project, "backups", "-i", backup_inventory(tmp_path, backup_host=False))
+    assert none.returncode == 0, none.stdout + none.stderr
+    assert none.stdout.strip() == "No backups: the inventory has no postgresql_backup_hosts host."
+    none_json = dockyard(project, "backups", "-i", backup_inventory(tmp_path, backup_host=False), "--json")
+    assert json.loads(none_json.stdout) == {"ok": True, "configured": False}
+
+
+def test_restore_refuses_without_force_saying_what_would_be_lost(project: Path, tmp_path: Path) -> None:
+    result = dockyard(project, "restore", "--time", "2026-12-02 03:45:00+02:00", "-i", backup_inventory(tmp_path))
+    assert result.returncode == 2, result.stdout + result.stderr
+    text = " ".join(result.stdout.split())
+    assert "REFUSED local1 task: Refuse to replace the cluster's data without --force" in text
+    assert "db1: restoring to 2026-12-02T01:45:00+00:00 discards every write made after it" in text  # in UTC
+    assert "run again with --force to restore" in text and "bad input: nothing was changed" in text
+
+
+def test_restore_prints_its_steps_and_what_it_restored_and_kept(project: Path, tmp_path: Path) -> None:
+    result = dockyard(project, "restore", "--time", "2026-12-02 01:45Z", "--force", "-i", backup_inventory(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"Restore the primary from the backup\s+│?\s*\d+\.\d s\s+│?\s*local1", result.stdout)
+    text = " ".join(result.stdout.split())
+    assert "Restored db1 to 2026-12-02 01:45:00+00, from backup 20261202-014248F." in text
+    assert "kept in /var/lib/postgresql/15/main.before-restore-20261202T014500Z on db1: delete it once" in text
+    assert "db2, db3 were rebuilt from db1 and stream from it." in text
+    as_json = dockyard(project, "restore", "--latest", "--force", "-i", backup_inventory(tmp_path), "--json")
+    payload = json.loads(as_json.stdout)
+    assert payload["ok"] is True and payload["restore"]["target"] == "" and payload["restore"]["lost"] == ""
+
+
+def test_a_restore_time_that_cannot_be_read_is_refused_before_anything_runs(project: Path, tmp_path: Path) -> None:
+    result = dockyard(project, "restore", "--time", "last tuesday", "-i", backup_inventory(tmp_path), "--json")
+    assert result.returncode == 2, result.stdout + result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["ok"] is False and payload["error"].startswith("--time 'last tuesday': not a time")
+    assert not (project / ".dockyard").exists()
 
 
 def test_the_example_inventory_passes_validation() -> None:

@@ -129,6 +129,17 @@ def run_with_progress(
     return result, run
 
 
+def report_of(run: PlaybookRun, task: str) -> dict[str, Any] | None:
+    """The msg of the run's report task `task` ("Dockyard report: ..."), from
+    the first host that ran it; None when none did (a run that stopped
+    before it) or its msg is no mapping."""
+    for results in run.results.values():
+        msg = (results.get(task) or {}).get("msg")
+        if isinstance(msg, dict):
+            return msg
+    return None
+
+
 def exit_code(result: RunResult) -> int:
     if result.ok:
         return EXIT_OK
@@ -139,11 +150,12 @@ def exit_code(result: RunResult) -> int:
     return EXIT_RUN_FAILED
 
 
-def finish(args: argparse.Namespace, consoles: Consoles, result: RunResult) -> int:
-    """The result on the consoles (as JSON too with --json), and its exit code."""
+def finish(args: argparse.Namespace, consoles: Consoles, result: RunResult, more: dict[str, Any] | None = None) -> int:
+    """The result on the consoles (as JSON too with --json, with `more`'s keys
+    added: what a command's report task said), and its exit code."""
     if args.json:
         report.print_result(consoles.err, result)
-        report.print_json(consoles.out, result.as_dict())
+        report.print_json(consoles.out, {**result.as_dict(), **(more or {})})
     else:
         report.print_result(consoles.out, result)
     return exit_code(result)

@@ -14,6 +14,7 @@ from dockyard.commands.common import (
     Handler,
     finish,
     prepare_inventory,
+    report_of,
     run_options,
     run_with_progress,
 )
@@ -56,10 +57,9 @@ def _follow_topology(
 ) -> None:
     """After a promotion: the lab inventory names the new primary; any other
     inventory gets a message saying which host to move."""
-    reports = [r[TOPOLOGY_REPORT].get("msg", {}) for r in run.results.values() if TOPOLOGY_REPORT in r]
-    if not reports:
+    topology = report_of(run, TOPOLOGY_REPORT)
+    if topology is None:
         return
-    topology = reports[0]
     message = consoles.err if args.json else consoles.out
     if path.resolve() == project.lab_inventory.resolve():
         hosts_file = lab.record_topology(project, topology["primary"], list(topology["replicas"]))
