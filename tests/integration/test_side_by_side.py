@@ -66,6 +66,19 @@ def test_disjoint_parts_run_side_by_side(tmp_path: Path) -> None:
     assert plan_for(tmp_path, LAB_LIKE, "app1,db2") == ("apps.yml", "replication.yml")
 
 
+def test_backups_are_set_up_after_both_parts(tmp_path: Path) -> None:
+    """The repository host's stanza is created from the primary the database
+    part set up, and it may be an application host: after, never beside."""
+    with_backups = LAB_LIKE + "    postgresql_backup_hosts: {hosts: {app1: }}\n"
+    path = tmp_path / "hosts.yml"
+    path.write_text(with_backups)
+    plan = site.plan(inventory.load(path))
+    assert plan.playbooks == ("apps.yml", "replication.yml")
+    assert plan.then == ("backup-setup.yml",)
+    path.write_text(LAB_LIKE)
+    assert site.plan(inventory.load(path)).then == ()
+
+
 def test_a_host_in_both_parts_gets_site_yml_in_order(tmp_path: Path) -> None:
     assert plan_for(tmp_path, ONE_SERVER) == ("site.yml",)
 

@@ -716,7 +716,7 @@ def test_repository_host_problems(change: dict[str, Any], expected: list[str]) -
         arguments["tls"],
     )
     assert len(found) == len(expected), found
-    for problem, fragment in zip(found, expected):
+    for problem, fragment in zip(found, expected, strict=True):
         assert fragment in problem
 
 

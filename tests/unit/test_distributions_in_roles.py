@@ -167,11 +167,11 @@ POSTGRESQL = {
     "linuxmint-22": ("", "noble-pgdg"),
 }
 
-PREFLIGHT = "roles/postgresql_replication/tasks/preflight.yml"
+PREFLIGHT = "roles/postgresql_replication/tasks/facts.yml"
 
 
 def postgresql_facts(ansible: Any, name: str, **overrides: Any) -> dict[str, Any]:
-    """The variables preflight.yml works out for the version and the paths on
+    """The variables facts.yml (preflight.yml's first part) works out for the version and the paths on
     a host of this release (not the address, which needs an inventory)."""
     facts, _ = recorded(name)
     variables = {**defaults("postgresql_replication"), "ansible_facts": facts, **overrides}
@@ -244,7 +244,11 @@ def test_a_cluster_of_bookworm_and_trixie_is_refused_before_any_change(ansible: 
         host: {**postgresql_facts(ansible, name), "ansible_facts": recorded(name)[0]}
         for host, name in [("db1", "debian-12"), ("db2", "debian-13")]
     }
-    refuse = task(ansible, PREFLIGHT, "Refuse a cluster that would mix PostgreSQL major versions")
+    refuse = task(
+        ansible,
+        "roles/postgresql_replication/tasks/preflight.yml",
+        "Refuse a cluster that would mix PostgreSQL major versions",
+    )
     assert refuse["run_once"] is True
     variables = {
         **hostvars["db1"],

@@ -26,7 +26,8 @@ def cmd_up(args: argparse.Namespace, consoles: Consoles) -> int:
     if not plan.side_by_side:
         result, _ = run_with_progress(consoles, project, site.SITE_PLAYBOOK, options, f"{site.SITE_PLAYBOOK} on {path}")
         return finish(args, consoles, result)
-    title = f"{site.SITE_PLAYBOOK} on {path} ({' and '.join(plan.playbooks)} side by side{', then ' if plan.then else ''}{', '.join(plan.then)})"
+    then = f", then {', '.join(plan.then)}" if plan.then else ""
+    title = f"{site.SITE_PLAYBOOK} on {path} ({' and '.join(plan.playbooks)} side by side{then})"
     progress = Progress(consoles.err, title, verbosity=options.verbosity)
     runs = [
         PlaybookRun(project=project, playbook=playbook, options=options, on_event=progress.lane(Path(playbook).stem))
@@ -36,6 +37,8 @@ def cmd_up(args: argparse.Namespace, consoles: Consoles) -> int:
         result = execute_side_by_side(runs, site.SITE_PLAYBOOK)
         started = time.monotonic() - result.elapsed_s
         for playbook in plan.then if result.ok else ():
-            then = PlaybookRun(project=project, playbook=playbook, options=options, on_event=progress.lane(Path(playbook).stem))
-            result = merge_results(site.SITE_PLAYBOOK, [result, then.execute()], time.monotonic() - started)
+            after = PlaybookRun(
+                project=project, playbook=playbook, options=options, on_event=progress.lane(Path(playbook).stem)
+            )
+            result = merge_results(site.SITE_PLAYBOOK, [result, after.execute()], time.monotonic() - started)
     return finish(args, consoles, result)
