@@ -20,4 +20,6 @@ class FilterModule:
             "postgresql_backup_retention_problem": backup_plans.retention_problem,
             "postgresql_backup_problems": backup_plans.host_problems,
             "postgresql_backup_stanza_missing": backup_plans.stanza_missing,
+            "postgresql_backup_calendar_unknown": backup_plans.calendar_unknown,
+            "postgresql_backup_calendar_problems": backup_plans.calendar_problems,
         }

@@ -506,3 +506,30 @@ def stanza_missing(info: Any, stanza: str) -> bool:
     printed nothing). A stanza with no backups yet (status 2) exists."""
     parsed = parse_info(info, stanza)
     return not parsed.found or parsed.status_code in STANZA_ABSENT_CODES
+
+
+def _calendar_not_run(result: Mapping[str, Any]) -> bool:
+    # The command module's own message when the executable is missing.
+    return "Error executing command" in str(result.get("msg") or "")
+
+
+def calendar_unknown(results: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The schedule kinds `systemd-analyze calendar` could not judge (no
+    systemd where it ran), from a looped command's results."""
+    return [str(r["item"]["key"]) for r in results if _calendar_not_run(r)]
+
+
+def calendar_problems(results: Sequence[Mapping[str, Any]], host: str) -> list[str]:
+    """One problem naming each kind whose expression systemd rejected, with
+    systemd's reason and the fix; [] when it read them all."""
+    rejected = [r for r in results if _int(r.get("rc")) != 0 and not _calendar_not_run(r)]
+    if not rejected:
+        return []
+    reasons = "; ".join(
+        f'{r["item"]["key"]} "{r["item"]["value"]}" ({(r.get("stderr") or "rejected").strip().splitlines()[-1]})'
+        for r in rejected
+    )
+    return [
+        f"{host}: postgresql_backup_schedule is not what systemd reads: {reasons}. Give each a systemd calendar"
+        " expression (e.g. \"Sun *-*-* 01:30:00\"; see `man systemd.time`) or '' to turn that kind off."
+    ]

@@ -27,6 +27,7 @@ IMAGE = "dockyard-test/busybox:latest"
 API = REPO_ROOT / "services" / "api"
 GOOD_PASSWORD = "correct-horse-battery-staple"
 TYPO_PASSWORD = "typo-password-never-printed-4711"
+CIPHER_PASS = "cipher-pass-never-printed-0815"
 ONE = {"name": "a", "image": IMAGE}
 
 
@@ -192,6 +193,35 @@ HOST_CASES: dict[str, tuple[str, dict[str, Any], list[str]]] = {
     ),
     "pg-wal-senders": ("replica", {"postgresql_max_wal_senders": 3}, ["postgresql_max_wal_senders is 3"]),
     "pg-synchronous": ("replica", {"postgresql_synchronous_replicas": 99}, ["postgresql_synchronous_replicas is 99"]),
+    # The backup repository's host (postgresql_backup_hosts). The table puts
+    # several in the group: each is also told the group holds more than one.
+    "bk-no-cipher": ("backup", {}, ["postgresql_backup_cipher_pass is empty", "vault"]),
+    "bk-schedule": (
+        "backup",
+        {
+            "postgresql_backup_cipher_pass": CIPHER_PASS,
+            "postgresql_backup_schedule": {"full": "every sunday", "diff": ""},
+        },
+        ["postgresql_backup_schedule is not what systemd reads", 'full "every sunday"', "man systemd.time"],
+    ),
+    "bk-schedule-key": (
+        "backup",
+        {
+            "postgresql_backup_cipher_pass": CIPHER_PASS,
+            "postgresql_backup_schedule": {"full": "", "diff": "", "hourly": "*:00"},
+        },
+        ["postgresql_backup_schedule", "hourly"],
+    ),
+    "bk-retention": (
+        "backup",
+        {"postgresql_backup_cipher_pass": CIPHER_PASS, "postgresql_backup_retention_full": 0},
+        ["postgresql_backup_retention_full is 0"],
+    ),
+    "bk-on-a-database-host": (
+        "backup-replica",
+        {"postgresql_backup_cipher_pass": CIPHER_PASS},
+        ["is in postgresql_backup_hosts and is also a database host", "outside postgresql_primary"],
+    ),
 }
 CLUSTER_PRIMARY = "pg-primary"
 # A host name libpq would read as more parameters: refused by name, wherever it is.
@@ -212,8 +242,11 @@ def host_inventory() -> dict[str, Any]:
                 "postgresql": {
                     "children": {
                         "postgresql_primary": {"hosts": {CLUSTER_PRIMARY: None}},
-                        "postgresql_replicas": {"hosts": {**hosts("replica"), SPACED: None}},
+                        "postgresql_replicas": {"hosts": {**hosts("replica"), **hosts("backup-replica"), SPACED: None}},
                     }
+                },
+                "postgresql_backup_hosts": {
+                    "hosts": {**hosts("backup"), **{name: None for name in hosts("backup-replica")}}
                 },
             },
         }
@@ -270,7 +303,7 @@ def test_a_host_with_bad_variables_is_refused_with_its_name_variable_and_fix(
 
 def test_a_refusal_never_repeats_a_password(refusals: dict[str, str]) -> None:
     said = " ".join(refusals.values())
-    assert TYPO_PASSWORD not in said and GOOD_PASSWORD not in said
+    assert TYPO_PASSWORD not in said and GOOD_PASSWORD not in said and CIPHER_PASS not in said
 
 
 def test_a_host_name_libpq_would_misread_is_refused(refusals: dict[str, str]) -> None:

@@ -672,6 +672,8 @@ def test_the_filters_are_the_module_utils_functions() -> None:
         "postgresql_backup_retention_problem": retention_problem,
         "postgresql_backup_problems": backup_plans.host_problems,
         "postgresql_backup_stanza_missing": backup_plans.stanza_missing,
+        "postgresql_backup_calendar_unknown": backup_plans.calendar_unknown,
+        "postgresql_backup_calendar_problems": backup_plans.calendar_problems,
     }
 
 
@@ -740,3 +742,40 @@ def no_backups_yet() -> list[dict[str, Any]]:
 )
 def test_a_stanza_is_created_only_where_there_is_none(info: str, missing: bool) -> None:
     assert backup_plans.stanza_missing(info, "main") is missing
+
+
+def calendar_result(key: str, value: str, rc: int, stderr: str = "", msg: str = "") -> dict[str, Any]:
+    """A looped `systemd-analyze calendar` result as the command module gives it."""
+    return {"item": {"key": key, "value": value}, "rc": rc, "stderr": stderr, "msg": msg}
+
+
+READ = calendar_result("full", "Sun *-*-* 01:30:00", 0)
+REJECTED = calendar_result(
+    "diff",
+    "every day",
+    1,
+    "Failed to parse calendar specification 'every day': Invalid argument\n",
+    "non-zero return code",
+)
+# What the command module says where systemd-analyze does not exist (seen on a
+# control machine without it).
+NOT_RUN = calendar_result("diff", "daily", 2, "", "Error executing command.")
+
+
+@pytest.mark.parametrize(
+    ("results", "unknown", "words"),
+    [
+        ([READ], [], []),
+        ([READ, REJECTED], [], ['diff "every day" (Failed to parse calendar specification', "man systemd.time"]),
+        ([READ, NOT_RUN], ["diff"], []),
+        ([], [], []),
+    ],
+)
+def test_systemds_verdict_on_the_schedule(results: list[dict[str, Any]], unknown: list[str], words: list[str]) -> None:
+    assert backup_plans.calendar_unknown(results) == unknown
+    problems = backup_plans.calendar_problems(results, "app1")
+    assert len(problems) == (1 if words else 0)
+    for word in words:
+        assert word in problems[0]
+    if problems:
+        assert problems[0].startswith("app1: postgresql_backup_schedule is not what systemd reads")
