@@ -10,18 +10,19 @@ from dockyard.errors import BadInput
 
 EXAMPLE = "--time '2026-12-02 01:45:00+00:00'"
 # ISO 8601 with T or a space between date and time; seconds and a fraction
-# optional; an offset (Z, +01:00, +0100, +01) optional.
+# optional; an offset (Z, UTC as `dockyard backups` prints it, +01:00,
+# +0100, +01) optional.
 TIME = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<hour>\d{2}):(?P<minute>\d{2})"
     r"(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,6}))?)?"
-    r" ?(?P<offset>[Zz]|[+-]\d{2}(?::?\d{2})?)?"
+    r" ?(?P<offset>[Zz]|UTC|utc|[+-]\d{2}(?::?\d{2})?)?"
 )
 
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _offset(text: str) -> tzinfo:
-    if text in ("Z", "z"):
+    if text in ("Z", "z", "UTC", "utc"):
         return timezone.utc
     digits = text[1:].replace(":", "")
     hours, minutes = int(digits[:2]), int(digits[2:] or 0)

@@ -129,6 +129,18 @@ def test_a_dropped_table_comes_back_with_a_point_in_time_restore():
     assert sh(DB1, f"test -f {report['kept_data_dir']}/PG_VERSION").returncode == 0
 
 
+def test_a_restore_to_a_time_after_the_last_write_keeps_everything():
+    # Nothing is committed after the target: recovery finds no commit past it
+    # in the archive, which PostgreSQL refuses unless the restore marks the end.
+    time.sleep(1.5)
+    target = datetime.now(timezone.utc).replace(microsecond=0)
+    time.sleep(1.5)
+    restored = dockyard("restore", "--time", target.isoformat(), "--force")
+    assert restored.returncode == 0, restored.stdout[-3000:] + restored.stderr[-3000:]
+    for container in DATABASES.values():
+        assert wait_for(lambda c=container: app_sql(c, "SELECT count(*) FROM kept") == "500", timeout=30)
+
+
 def test_the_repository_is_encrypted():
     # Every file pgBackRest wrote is aes-256-cbc ("Salted__" header); no row
     # value is in it in clear text.
