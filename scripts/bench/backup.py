@@ -65,7 +65,7 @@ class Writer(threading.Thread):
                     PRIMARY,
                     "/usr/bin/psql",
                     "-X",
-                    "-At",
+                    "-Atq",
                     "-d",
                     "app",
                     "-c",
@@ -137,7 +137,7 @@ def main() -> int:
         # The disaster: the primary's server dies and its data directory is gone.
         sh(
             PRIMARY,
-            "systemctl kill -s KILL 'postgresql@*-main'; systemctl stop 'postgresql@*-main';"
+            "systemctl kill -s KILL 'postgresql@*-main.service'; systemctl stop 'postgresql@*-main.service';"
             " rm -rf /var/lib/postgresql/*/main",
         )
         lost_at = time.time()

@@ -2,14 +2,16 @@
 test_default.py: app1 holds the pgBackRest repository. WAL reaches it from
 the primary; `dockyard backup` takes a full backup; rows written before a
 noted time T survive a `DROP TABLE` after it through `dockyard restore --time
-T`, which without --force changes nothing; the repository is encrypted and the
-cipher pass shows up in no output, artifact or command line; after a
-switchover the backups follow the new primary."""
+T`, which without --force changes nothing; a restore to a time after the last
+write keeps everything; the repository is encrypted; a run after the restores
+changes nothing; after a switchover the backups follow the new primary; and
+the cipher pass shows up in no output, artifact or command line."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from datetime import datetime, timezone
@@ -28,6 +30,14 @@ INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE", "")
 OUTPUTS: list[str] = []
 
 pytestmark = pytest.mark.skipif(not INVENTORY, reason="runs as the default scenario's verifier")
+# What depends on the release (pgBackRest's and PostgreSQL's versions: set up,
+# archive, back up, restore, encryption) runs on each; the rest of the story
+# on this machine's release only, to keep CI's time (scripts/test.sh runs this
+# scenario again with the trixie lab image).
+this_release_only = pytest.mark.skipif(
+    os.environ.get("DOCKYARD_LAB_IMAGE", "dockyard-lab:latest") != "dockyard-lab:latest",
+    reason="release-independent; runs on this machine's release",
+)
 
 
 def dockyard(*argv: str) -> subprocess.CompletedProcess[str]:
@@ -129,6 +139,7 @@ def test_a_dropped_table_comes_back_with_a_point_in_time_restore():
     assert sh(DB1, f"test -f {report['kept_data_dir']}/PG_VERSION").returncode == 0
 
 
+@this_release_only
 def test_a_restore_to_a_time_after_the_last_write_keeps_everything():
     # Nothing is committed after the target: recovery finds no commit past it
     # in the archive, which PostgreSQL refuses unless the restore marks the end.
@@ -153,6 +164,40 @@ def test_the_repository_is_encrypted():
     assert sh(APP1, f"grep -rl '{ROW_VALUE}' /var/lib/pgbackrest").stdout == ""
 
 
+def playbook(name: str, *options: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        ["ansible-playbook", "-i", INVENTORY, str(REPO_ROOT / "playbooks" / name), *options],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=dict(os.environ, ANSIBLE_CONFIG=str(Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "ansible.cfg")),
+    )
+    OUTPUTS.append(result.stdout + result.stderr)
+    return result
+
+
+@this_release_only
+def test_a_run_after_the_restores_changes_nothing():
+    result = playbook("site.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    changed = sum(int(n) for n in re.findall(r" changed=(\d+)", result.stdout))
+    assert changed == 0, result.stdout[-3000:]
+
+
+@this_release_only
+def test_backups_follow_the_primary_after_a_switchover():
+    result = playbook("switchover.yml", "-e", f"dockyard_target={DB2}")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert psql(DB2, "SELECT pg_is_in_recovery()") == "f"
+    before = int(psql(DB2, "SELECT archived_count FROM pg_stat_archiver"))
+    psql(DB2, "SELECT pg_switch_wal()")
+    assert wait_for(lambda: int(psql(DB2, "SELECT archived_count FROM pg_stat_archiver")) > before)
+    backup = dockyard("backup", "--type", "diff", "--json")
+    assert backup.returncode == 0, backup.stderr
+    assert json.loads(backup.stdout)["backup"]["primary"] == DB2
+
+
 def test_the_cipher_pass_is_nowhere_but_the_repository_hosts_configuration():
     assert OUTPUTS
     for output in OUTPUTS:
@@ -169,30 +214,3 @@ def test_the_cipher_pass_is_nowhere_but_the_repository_hosts_configuration():
         assert sh(container, f"grep -rl '{CIPHER_PASS}' /etc/pgbackrest.conf /etc/postgresql").stdout == ""
     mode = sh(APP1, "stat -c '%a %U %G' /etc/pgbackrest.conf").stdout.strip()
     assert mode == "640 root postgres"
-
-
-def test_backups_follow_the_primary_after_a_switchover():
-    result = subprocess.run(
-        [
-            "ansible-playbook",
-            "-i",
-            INVENTORY,
-            str(REPO_ROOT / "playbooks" / "switchover.yml"),
-            "-e",
-            f"dockyard_target={DB2}",
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=dict(os.environ, ANSIBLE_CONFIG=str(Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "ansible.cfg")),
-    )
-    OUTPUTS.append(result.stdout + result.stderr)
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert psql(DB2, "SELECT pg_is_in_recovery()") == "f"
-    before = int(psql(DB2, "SELECT archived_count FROM pg_stat_archiver"))
-    psql(DB2, "SELECT pg_switch_wal()")
-    assert wait_for(lambda: int(psql(DB2, "SELECT archived_count FROM pg_stat_archiver")) > before)
-    backup = dockyard("backup", "--type", "diff", "--json")
-    assert backup.returncode == 0, backup.stderr
-    assert json.loads(backup.stdout)["backup"]["primary"] == DB2
