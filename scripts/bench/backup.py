@@ -53,6 +53,7 @@ class Writer(threading.Thread):
         super().__init__(daemon=True)
         self.acked: list[tuple[float, int]] = []
         self.stop = threading.Event()
+        self.started = time.time()
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -154,7 +155,9 @@ def main() -> int:
             "restore_latest_wall_s": round(wall, 1),
             "acknowledged_rows": len(acked_ids),
             "rows_lost": len(lost),
-            "seconds_lost": round(acked[-1][0] - last_restored_at, 2) if acked and last_restored_at else None,
+            # From the last acknowledged row the restore kept (or the writer's
+            # start, when it kept none) to the last acknowledged row.
+            "seconds_lost": round(acked[-1][0] - (last_restored_at or writer.started), 2) if acked else 0.0,
         }
         print(f"recovery point: {figures['recovery_point']}", file=sys.stderr)
     print(json.dumps(figures, indent=2))
