@@ -104,8 +104,9 @@ def test_lab_up_up_status_down(project: Path) -> None:
     result = json.loads(deploy.stdout)
     assert result["ok"] is True and result["playbook"] == "site.yml"
     assert result["recap"]["app1"]["changed"] > 0
-    # app1 and the database hosts share no host: both parts ran at once.
-    assert "(apps.yml and replication.yml side by side)" in deploy.stderr
+    # app1 and the database hosts share no host: both parts ran at once, and
+    # then the backups (app1 holds the lab's repository).
+    assert "(apps.yml and replication.yml side by side, then backup-setup.yml)" in deploy.stderr
 
     # Over SSH: every host's key was learned into the lab inventory's known_hosts.
     for address in ("192.168.233.10", "192.168.233.11", "192.168.233.12"):
