@@ -9,7 +9,7 @@ repository, db1 is the primary, db2 and db3 stream from it):
 - `dockyard restore --time T --force` to a point just after the load: wall
   time, which includes rebuilding both replicas from the restored primary;
 - the recovery point: while a writer on this machine inserts one row at a
-  time into the primary (through `docker exec psql`, each acknowledged id
+  time for 75 s into the primary (through `docker exec psql`, each acknowledged id
   recorded), the primary's server is killed and its data directory removed;
   `dockyard restore --latest --force` then brings back what the archive
   held. Rows lost = acknowledged rows the restored primary lacks; seconds
@@ -134,7 +134,9 @@ def main() -> int:
 
         writer = Writer()
         writer.start()
-        time.sleep(20)
+        # Longer than postgresql_archive_timeout (60 s), so that what is lost
+        # is bounded by it rather than by the writer's run.
+        time.sleep(75)
         # The disaster: the primary's server dies and its data directory is gone.
         sh(
             PRIMARY,

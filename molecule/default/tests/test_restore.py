@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 from datetime import datetime, timezone
@@ -40,6 +41,17 @@ this_release_only = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def fresh_cli_facts() -> None:
+    """The CLI caches facts per inventory path, which is the same for this
+    scenario on every release while its hosts are new each run: a cached
+    interpreter of the other release (python3.13 on a Debian 12 host) would
+    break every command. Seen when default@trixie ran before default."""
+    from dockyard.project import Project
+
+    shutil.rmtree(Project.locate(REPO_ROOT).fact_cache_for(Path(INVENTORY)), ignore_errors=True)
+
+
 def dockyard(*argv: str) -> subprocess.CompletedProcess[str]:
     """The CLI as a user runs it, against the scenario's inventory."""
     result = subprocess.run(
@@ -48,6 +60,7 @@ def dockyard(*argv: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=900,
+        # The project's own Ansible settings, as for a user.
         env={key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")},
     )
     OUTPUTS.append(result.stdout + result.stderr)
